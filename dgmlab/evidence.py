@@ -1,0 +1,155 @@
+"""Exact evidence log p(x) and the posterior p(z | x) for a model with a 1-D latent.
+
+With one latent dimension the evidence is an ordinary integral,
+
+    p(x) = integral p(x | z) p(z) dz,
+
+and we can compute it to any accuracy we like on a grid z_1 < ... < z_G with
+quadrature weights w_g:
+
+    log p(x) ~= log sum_g w_g p(x | z_g) p(z_g) = logsumexp_g [ log w_g + log p(x, z_g) ]
+
+Working in log space (logsumexp) keeps this exact when p(x | z) is as small as
+1e-300. The weights are Simpson's rule, whose error shrinks like h^4: with the
+default 2001 points on [-8, 8] the result agrees with a grid 8 times finer to
+better than 1e-4 nats for the decoders in this course (tests/test_evidence.py).
+The prior is N(0, 1), so the mass outside [-8, 8] (6e-16) is negligible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from dgmlab import checks
+from dgmlab.densities import log_bernoulli_pairwise, log_standard_normal
+
+Decoder = Callable[[torch.Tensor], torch.Tensor]
+
+DEFAULT_NUM_POINTS = 2001
+DEFAULT_Z_RANGE = (-8.0, 8.0)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Quadrature nodes z (G, 1) and log-weights log_w (G,) on an interval."""
+
+    z: torch.Tensor
+    log_w: torch.Tensor
+
+
+def simpson_grid(
+    z_range: tuple[float, float] = DEFAULT_Z_RANGE,
+    num_points: int = DEFAULT_NUM_POINTS,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> Grid:
+    """Simpson's rule on ``num_points`` evenly spaced z in ``z_range`` (num_points odd).
+
+        integral f(z) dz ~= sum_g w_g f(z_g),  w = h/3 * (1, 4, 2, 4, ..., 2, 4, 1)
+
+    Returns:
+        Grid with z: (G, 1) and log_w: (G,).
+    """
+    checks.positive_int("num_points", num_points, minimum=3)
+    if num_points % 2 == 0:
+        raise ValueError(f"num_points must be odd for Simpson's rule, found {num_points}")
+    if len(z_range) != 2 or not z_range[0] < z_range[1]:
+        raise ValueError(f"z_range must be (low, high) with low < high, found {z_range}")
+    low, high = float(z_range[0]), float(z_range[1])
+    z = torch.linspace(low, high, num_points, dtype=torch.float64)
+    h = (high - low) / (num_points - 1)
+    w = torch.full((num_points,), 2.0, dtype=torch.float64)
+    w[1::2] = 4.0
+    w[0] = w[-1] = 1.0
+    w = w * (h / 3.0)
+    return Grid(z=z[:, None].to(device=device, dtype=dtype), log_w=w.log().to(device=device, dtype=dtype))
+
+
+def _check_decoder_output(logits: object, grid: Grid, num_pixels: int) -> torch.Tensor:
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"decoder must return a tensor of logits, found {type(logits).__name__}")
+    G = grid.z.shape[0]
+    if logits.shape != (G, num_pixels):
+        raise ValueError(
+            f"decoder must map z of shape (G, 1) to logits of shape (G, D) = ({G}, {num_pixels}), "
+            f"found {tuple(logits.shape)}"
+        )
+    return logits
+
+
+def log_joint_on_grid(x: torch.Tensor, decoder: Decoder, grid: Grid) -> torch.Tensor:
+    """log p(x, z_g) = log p(x | z_g) + log p(z_g) for every x and every grid point.
+
+    Args:
+        x: (B, D) binary images.
+        decoder: maps z (G, 1) to Bernoulli logits (G, D).
+        grid: quadrature nodes, from ``simpson_grid``.
+
+    Returns:
+        (B, G)
+    """
+    checks.tensor("x", x, ndim=2, shape_hint="(B, D)")
+    checks.same_device(x=x, grid=grid.z)
+    logits = _check_decoder_output(decoder(grid.z), grid, x.shape[1])  # (G, D)
+    log_p_x_given_z = log_bernoulli_pairwise(x, logits.to(x.dtype))  # (B, G)
+    log_p_z = log_standard_normal(grid.z).to(x.dtype)  # (G,)
+    return log_p_x_given_z + log_p_z
+
+
+def _grid_for(x: torch.Tensor, z_range, num_points) -> Grid:
+    checks.tensor("x", x, ndim=2, shape_hint="(B, D)")
+    return simpson_grid(z_range, num_points, dtype=x.dtype, device=x.device)
+
+
+def log_evidence(
+    x: torch.Tensor,
+    decoder: Decoder,
+    num_points: int = DEFAULT_NUM_POINTS,
+    z_range: tuple[float, float] = DEFAULT_Z_RANGE,
+) -> torch.Tensor:
+    """Exact log p(x) = log integral p(x | z) p(z) dz for a 1-D latent, for a whole batch.
+
+        log p(x) ~= logsumexp_g [ log w_g + log p(x | z_g) + log p(z_g) ]
+
+    Differentiable with respect to the decoder's parameters, so it can be
+    maximized directly ("maximizing the evidence").
+
+    Args:
+        x: (B, D) binary images.
+        decoder: maps z (G, 1) to Bernoulli logits (G, D), e.g. a ``GenerativeNetwork``
+            with ``latent_dim=1``.
+        num_points: grid size G (odd).
+        z_range: the interval integrated over.
+
+    Returns:
+        (B,) log p(x) in nats.
+    """
+    grid = _grid_for(x, z_range, num_points)
+    log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G)
+    return torch.logsumexp(log_joint + grid.log_w, dim=-1)  # (B,)
+
+
+def posterior_on_grid(
+    x: torch.Tensor,
+    decoder: Decoder,
+    num_points: int = DEFAULT_NUM_POINTS,
+    z_range: tuple[float, float] = DEFAULT_Z_RANGE,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The exact posterior density p(z | x) = p(x, z) / p(x) on a grid.
+
+    Args:
+        x: (B, D) binary images.
+        decoder: maps z (G, 1) to logits (G, D).
+
+    Returns:
+        z: (G,) the grid.
+        density: (B, G) p(z_g | x_b); each row integrates to 1 under the grid's weights.
+    """
+    grid = _grid_for(x, z_range, num_points)
+    log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G)
+    log_p_x = torch.logsumexp(log_joint + grid.log_w, dim=-1, keepdim=True)  # (B, 1)
+    return grid.z[:, 0], torch.exp(log_joint - log_p_x)
+

@@ -1,0 +1,17 @@
+"""Model families, one per file. Models hold no training loop."""
+
+from dgmlab.models.vae import (
+    GenerativeNetwork,
+    InferenceNetwork,
+    count_parameters,
+    generative_network,
+    inference_network,
+)
+
+__all__ = [
+    "GenerativeNetwork",
+    "InferenceNetwork",
+    "count_parameters",
+    "generative_network",
+    "inference_network",
+]

@@ -1,0 +1,152 @@
+"""The decoder p(x | z) and the encoder q(z | x) of a variational autoencoder.
+
+The lecture's two functions:
+
+    def generative_network(z, ...):   # decoder
+        ...
+        return bernoulli_logits       # for binary pixels
+
+    def inference_network(x, latent_dim=1):   # encoder
+        ...
+        return mu, sigma
+
+are here as small ``torch.nn.Module`` multi-layer perceptrons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dgmlab import checks
+
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus, "elu": nn.ELU}
+
+
+def _mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int, activation: str) -> nn.Sequential:
+    if activation not in _ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(_ACTIVATIONS)}, found {activation!r}"
+        )
+    if isinstance(hidden_dims, int) or not all(
+        isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden_dims
+    ):
+        raise ValueError(
+            f"hidden_dims must be a sequence of positive ints, e.g. (32,), found {hidden_dims!r}"
+        )
+    layers: list[nn.Module] = []
+    width = in_dim
+    for h in hidden_dims:
+        layers += [nn.Linear(width, h), _ACTIVATIONS[activation]()]
+        width = h
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+def _check_input(name: str, value: torch.Tensor, last_dim: int, module: nn.Module) -> None:
+    checks.tensor(name, value, min_ndim=1, last_dim=last_dim, shape_hint=f"(..., {last_dim})")
+    param = next(module.parameters())
+    if value.device != param.device:
+        raise ValueError(
+            f"{name} must be on the network's device {param.device}, found {value.device}; "
+            f"move it with {name}.to({str(param.device)!r})"
+        )
+    if value.dtype != param.dtype:
+        raise TypeError(
+            f"{name} must have the network's dtype {param.dtype}, found {value.dtype}"
+        )
+
+
+class GenerativeNetwork(nn.Module):
+    """Decoder: z -> Bernoulli logits over D pixels, an MLP.
+
+        logits = W_K a( ... a(W_1 z + b_1) ... ) + b_K,   p(x_d = 1 | z) = sigmoid(logits_d)
+
+    Args:
+        latent_dim: L, the size of z (1 for the bar images).
+        data_dim: D, the number of pixels (16 for 4x4 bars).
+        hidden_dims: widths of the hidden layers.
+        activation: 'tanh' (default: smooth, so exact quadrature converges fast),
+            'relu', 'softplus' or 'elu'.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 1,
+        data_dim: int = 16,
+        hidden_dims: Sequence[int] = (32,),
+        activation: str = "tanh",
+    ):
+        super().__init__()
+        self.latent_dim = checks.positive_int("latent_dim", latent_dim)
+        self.data_dim = checks.positive_int("data_dim", data_dim)
+        self.net = _mlp(latent_dim, hidden_dims, data_dim, activation)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (..., L) -> logits: (..., D)."""
+        _check_input("z", z, self.latent_dim, self)
+        return self.net(z)
+
+
+class InferenceNetwork(nn.Module):
+    """Encoder: x -> (mu, sigma) of the Gaussian q(z | x) = N(mu, diag(sigma^2)), an MLP.
+
+        h = MLP(x),   mu = h[:L],   sigma = softplus(h[L:]) + min_sigma
+
+    softplus keeps sigma positive without the overflow of exp.
+
+    Args:
+        data_dim: D, the number of pixels.
+        latent_dim: L, the size of z.
+        hidden_dims: widths of the hidden layers.
+        activation: as for ``GenerativeNetwork``.
+        min_sigma: a floor on sigma, keeping log q finite.
+    """
+
+    def __init__(
+        self,
+        data_dim: int = 16,
+        latent_dim: int = 1,
+        hidden_dims: Sequence[int] = (32,),
+        activation: str = "tanh",
+        min_sigma: float = 1e-4,
+    ):
+        super().__init__()
+        self.data_dim = checks.positive_int("data_dim", data_dim)
+        self.latent_dim = checks.positive_int("latent_dim", latent_dim)
+        if not isinstance(min_sigma, (int, float)) or isinstance(min_sigma, bool) or min_sigma < 0:
+            raise ValueError(f"min_sigma must be a number >= 0, found {min_sigma!r}")
+        self.min_sigma = float(min_sigma)
+        self.net = _mlp(data_dim, hidden_dims, 2 * latent_dim, activation)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (..., D) -> mu: (..., L), sigma: (..., L)."""
+        _check_input("x", x, self.data_dim, self)
+        h = self.net(x)  # (..., 2L)
+        mu, pre_sigma = h.split(self.latent_dim, dim=-1)  # (..., L) each
+        sigma = F.softplus(pre_sigma) + self.min_sigma
+        return mu, sigma
+
+
+def generative_network(
+    latent_dim: int = 1, data_dim: int = 16, hidden_dims: Sequence[int] = (32,), activation="tanh"
+) -> GenerativeNetwork:
+    """The lecture's ``generative_network``: a decoder z (..., L) -> Bernoulli logits (..., D)."""
+    return GenerativeNetwork(latent_dim, data_dim, hidden_dims, activation)
+
+
+def inference_network(
+    data_dim: int = 16, latent_dim: int = 1, hidden_dims: Sequence[int] = (32,), activation="tanh"
+) -> InferenceNetwork:
+    """The lecture's ``inference_network``: an encoder x (..., D) -> (mu, sigma), each (..., L)."""
+    return InferenceNetwork(data_dim, latent_dim, hidden_dims, activation)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """The number of tunable numbers in a network (every entry of every weight and bias)."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, found {type(module).__name__}")
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
