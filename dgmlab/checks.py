@@ -84,8 +84,7 @@ def tensor(
     if min_ndim is not None and value.dim() < min_ndim:
         expected = shape_hint or f"at least {min_ndim}-D"
         raise ValueError(
-            f"{name} must have shape {expected}, found shape {tuple(value.shape)} "
-            f"({value.dim()}-D)"
+            f"{name} must have shape {expected}, found shape {tuple(value.shape)} ({value.dim()}-D)"
         )
     if last_dim is not None:
         if value.dim() == 0 or value.shape[-1] != last_dim:
@@ -153,7 +152,9 @@ def broadcastable(**tensors: torch.Tensor) -> torch.Size:
         return torch.broadcast_shapes(*(t.shape for t in tensors.values()))
     except RuntimeError:
         found = ", ".join(f"{name} {tuple(t.shape)}" for name, t in tensors.items())
-        raise ValueError(f"{', '.join(tensors)} must have broadcastable shapes, found {found}") from None
+        raise ValueError(
+            f"{', '.join(tensors)} must have broadcastable shapes, found {found}"
+        ) from None
 
 
 def positive_int(name: str, value: object, minimum: int = 1) -> int:

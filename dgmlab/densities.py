@@ -83,7 +83,8 @@ def log_bernoulli_pairwise(x: torch.Tensor, logits: torch.Tensor) -> torch.Tenso
 def log_normal(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, diag(sigma^2)), summed over the last dimension.
 
-        log N(z; mu, sigma) = sum_l [ -0.5 log(2 pi) - log sigma_l - 0.5 ((z_l - mu_l) / sigma_l)^2 ]
+        log N(z; mu, sigma) =
+            sum_l [ -0.5 log(2 pi) - log sigma_l - 0.5 ((z_l - mu_l) / sigma_l)^2 ]
 
     Args:
         z: (..., L)

@@ -78,6 +78,6 @@ def seed_everything(seed: int) -> torch.Generator:
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), found {seed}")
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds legacy global-state users too
     torch.manual_seed(seed)  # also seeds every CUDA device
     return torch.Generator().manual_seed(seed)

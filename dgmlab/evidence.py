@@ -65,7 +65,9 @@ def simpson_grid(
     w[1::2] = 4.0
     w[0] = w[-1] = 1.0
     w = w * (h / 3.0)
-    return Grid(z=z[:, None].to(device=device, dtype=dtype), log_w=w.log().to(device=device, dtype=dtype))
+    return Grid(
+        z=z[:, None].to(device=device, dtype=dtype), log_w=w.log().to(device=device, dtype=dtype)
+    )
 
 
 def _check_decoder_output(logits: object, grid: Grid, num_pixels: int) -> torch.Tensor:
@@ -152,4 +154,3 @@ def posterior_on_grid(
     log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G)
     log_p_x = torch.logsumexp(log_joint + grid.log_w, dim=-1, keepdim=True)  # (B, 1)
     return grid.z[:, 0], torch.exp(log_joint - log_p_x)
-

@@ -130,12 +130,16 @@ class Bars:
         """
         D, eps = self.num_pixels, self.flip_prob
         # log eps^d (1 - eps)^(D - d), with 0 * log 0 taken as 0
-        log_flip = torch.where(distance > 0, distance * math.log(eps), 0.0) if eps > 0 else (
-            torch.where(distance > 0, -math.inf, 0.0)
+        log_flip = (
+            torch.where(distance > 0, distance * math.log(eps), 0.0)
+            if eps > 0
+            else (torch.where(distance > 0, -math.inf, 0.0))
         )
         keep = D - distance
-        log_keep = torch.where(keep > 0, keep * math.log1p(-eps), 0.0) if eps < 1 else (
-            torch.where(keep > 0, -math.inf, 0.0)
+        log_keep = (
+            torch.where(keep > 0, keep * math.log1p(-eps), 0.0)
+            if eps < 1
+            else (torch.where(keep > 0, -math.inf, 0.0))
         )
         log_pi = torch.log(self._pi.to(distance.device))  # (C,)
         return torch.logsumexp(log_pi + log_flip + log_keep, dim=-1)
@@ -153,7 +157,9 @@ class Bars:
         Returns:
             (B,) in the dtype of x.
         """
-        checks.tensor("x", x, ndim=2, last_dim=self.num_pixels, shape_hint=f"(B, {self.num_pixels})")
+        checks.tensor(
+            "x", x, ndim=2, last_dim=self.num_pixels, shape_hint=f"(B, {self.num_pixels})"
+        )
         if not bool(((x == 0) | (x == 1)).all()):
             raise ValueError("x must be binary (entries 0 or 1), found other values")
         t = self.templates(torch.float64, device=x.device)  # (C, D)
@@ -184,9 +190,11 @@ class Bars:
         # distance to template c: on-pixels outside column c plus off-pixels inside it
         distance = total_on - counts + (n - counts)  # (P, C)
         log_p = self._log_p_given_distance(distance)  # (P,)
-        log_binom = torch.lgamma(torch.tensor(n + 1.0, dtype=torch.float64)) - torch.lgamma(
-            counts + 1
-        ) - torch.lgamma(n - counts + 1)
+        log_binom = (
+            torch.lgamma(torch.tensor(n + 1.0, dtype=torch.float64))
+            - torch.lgamma(counts + 1)
+            - torch.lgamma(n - counts + 1)
+        )
         log_count = log_binom.sum(-1)  # (P,) how many images share these counts
         weight = torch.exp(log_count + log_p)  # total probability of the group
         terms = torch.where(weight > 0, weight * log_p, 0.0)
@@ -210,7 +218,9 @@ def bars(
 
 
 def bars_entropy(
-    size: int = 4, column_probs: Sequence[float] | torch.Tensor | None = None, flip_prob: float = 0.05
+    size: int = 4,
+    column_probs: Sequence[float] | torch.Tensor | None = None,
+    flip_prob: float = 0.05,
 ) -> float:
     """H(p_data) in nats for the bar generator with these settings (see ``Bars.entropy``)."""
     return Bars(size, column_probs, flip_prob).entropy()

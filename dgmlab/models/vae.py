@@ -28,9 +28,7 @@ _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus, "elu"
 
 def _mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int, activation: str) -> nn.Sequential:
     if activation not in _ACTIVATIONS:
-        raise ValueError(
-            f"activation must be one of {sorted(_ACTIVATIONS)}, found {activation!r}"
-        )
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, found {activation!r}")
     if isinstance(hidden_dims, int) or not all(
         isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden_dims
     ):
@@ -55,9 +53,7 @@ def _check_input(name: str, value: torch.Tensor, last_dim: int, module: nn.Modul
             f"move it with {name}.to({str(param.device)!r})"
         )
     if value.dtype != param.dtype:
-        raise TypeError(
-            f"{name} must have the network's dtype {param.dtype}, found {value.dtype}"
-        )
+        raise TypeError(f"{name} must have the network's dtype {param.dtype}, found {value.dtype}")
 
 
 class GenerativeNetwork(nn.Module):
