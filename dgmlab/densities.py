@@ -24,8 +24,9 @@ def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
 
         log p(x) = sum_d [ x_d * l_d - log(1 + exp(l_d)) ]
 
-    which equals ``x log sigmoid(l) + (1 - x) log sigmoid(-l)`` but never forms
-    ``sigmoid(l)``, so it stays exact for |l| up to 1e4 and beyond.
+    computed as ``x log sigmoid(l) + (1 - x) log sigmoid(-l)`` with ``logsigmoid``,
+    which never forms ``sigmoid(l)`` and never subtracts two large numbers, so it
+    stays exact (to relative precision) for |l| up to 1e4 and beyond.
 
     Args:
         x: (..., D) values in [0, 1] (binary pixels, or probabilities).
@@ -45,16 +46,18 @@ def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         )
     checks.in_unit_interval("x", x, hint="Bernoulli data must be pixels in [0, 1]")
     checks.not_nan("logits", logits)
-    return (x * logits - F.softplus(logits)).sum(-1)
+    # x l - log(1 + e^l) = x log sigmoid(l) + (1 - x) log sigmoid(-l); no cancellation
+    return (x * F.logsigmoid(logits) + (1.0 - x) * F.logsigmoid(-logits)).sum(-1)
 
 
 def log_bernoulli_pairwise(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """log p(x_b | logits_g) for every pair (b, g), without a (B, G, D) tensor.
 
-    The sum in ``log_bernoulli`` splits into a matrix product and a term that
-    does not depend on x:
+    The sum in ``log_bernoulli`` splits into two matrix products:
 
-        log p(x_b | l_g) = x_b . l_g - sum_d softplus(l_gd)
+        log p(x_b | l_g) = x_b . log sigmoid(l_g) + (1 - x_b) . log sigmoid(-l_g)
+
+    (every term is <= 0, so nothing cancels and float32 keeps relative precision).
 
     This is what exact evidence on a grid of G latent values needs.
 
@@ -77,7 +80,7 @@ def log_bernoulli_pairwise(x: torch.Tensor, logits: torch.Tensor) -> torch.Tenso
         raise TypeError(f"x and logits must share a dtype, found {x.dtype} and {logits.dtype}")
     checks.in_unit_interval("x", x, hint="Bernoulli data must be pixels in [0, 1]")
     checks.not_nan("logits", logits)
-    return x @ logits.T - F.softplus(logits).sum(-1)  # (B, G)
+    return x @ F.logsigmoid(logits).T + (1.0 - x) @ F.logsigmoid(-logits).T  # (B, G)
 
 
 def log_normal(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -159,5 +162,10 @@ def kl_standard_normal(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     Returns:
         (...,)
     """
+    # check under the caller's names, so messages say sigma rather than sigma_q
     checks.tensor("mu", mu, min_ndim=1, shape_hint="(..., L)")
+    checks.tensor("sigma", sigma, min_ndim=1, shape_hint="(..., L)")
+    checks.same_device(mu=mu, sigma=sigma)
+    checks.broadcastable(mu=mu, sigma=sigma)
+    checks.positive("sigma", sigma, hint=_SIGMA_HINT)
     return kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(mu))
