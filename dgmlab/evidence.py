@@ -18,6 +18,7 @@ The prior is N(0, 1), so the mass outside [-8, 8] (6e-16) is negligible.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,9 +57,13 @@ def simpson_grid(
     checks.positive_int("num_points", num_points, minimum=3)
     if num_points % 2 == 0:
         raise ValueError(f"num_points must be odd for Simpson's rule, found {num_points}")
-    if len(z_range) != 2 or not z_range[0] < z_range[1]:
-        raise ValueError(f"z_range must be (low, high) with low < high, found {z_range}")
-    low, high = float(z_range[0]), float(z_range[1])
+    try:
+        low, high = (float(v) for v in z_range)
+    except (TypeError, ValueError):
+        low = high = math.nan  # not a pair of numbers: reported below
+    # an infinite end would make every node NaN, silently
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"z_range must be (low, high) with finite low < high, found {z_range!r}")
     z = torch.linspace(low, high, num_points, dtype=torch.float64)
     h = (high - low) / (num_points - 1)
     w = torch.full((num_points,), 2.0, dtype=torch.float64)
