@@ -116,7 +116,10 @@ class Bars:
         checks.positive_int("n", n, minimum=0)
         if not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating-point dtype, found {dtype}")
-        column = torch.multinomial(self._pi, n, replacement=True, generator=generator)  # (n,)
+        if n == 0:  # torch.multinomial refuses to draw zero samples
+            column = torch.zeros(0, dtype=torch.int64)
+        else:
+            column = torch.multinomial(self._pi, n, replacement=True, generator=generator)  # (n,)
         clean = self.templates(torch.float64)[column]  # (n, D)
         flips = torch.rand(n, self.num_pixels, generator=generator, dtype=torch.float64)
         flipped = flips < self.flip_prob  # (n, D)
@@ -160,8 +163,12 @@ class Bars:
         checks.tensor(
             "x", x, ndim=2, last_dim=self.num_pixels, shape_hint=f"(B, {self.num_pixels})"
         )
-        if not bool(((x == 0) | (x == 1)).all()):
-            raise ValueError("x must be binary (entries 0 or 1), found other values")
+        not_binary = (x != 0) & (x != 1)
+        if bool(not_binary.any()):
+            raise ValueError(
+                f"x must be binary (entries 0 or 1), found {int(not_binary.sum())} other "
+                f"entries, e.g. {x[not_binary][0].item():.4g}"
+            )
         t = self.templates(torch.float64, device=x.device)  # (C, D)
         x64 = x.to(torch.float64)
         # |x - t| summed over pixels: sum(x) + sum(t) - 2 x.t
