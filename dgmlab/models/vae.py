@@ -113,7 +113,8 @@ class InferenceNetwork(nn.Module):
         super().__init__()
         self.data_dim = checks.positive_int("data_dim", data_dim)
         self.latent_dim = checks.positive_int("latent_dim", latent_dim)
-        if not isinstance(min_sigma, (int, float)) or isinstance(min_sigma, bool) or min_sigma < 0:
+        bad_type = not isinstance(min_sigma, (int, float)) or isinstance(min_sigma, bool)
+        if bad_type or not 0 <= min_sigma < float("inf"):  # also rejects NaN
             raise ValueError(f"min_sigma must be a number >= 0, found {min_sigma!r}")
         self.min_sigma = float(min_sigma)
         self.net = _mlp(data_dim, hidden_dims, 2 * latent_dim, activation)
