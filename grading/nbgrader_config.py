@@ -1,0 +1,46 @@
+"""nbgrader configuration for the dgm-course.
+
+Run every nbgrader command from this folder (grading/):
+
+    cd grading && nbgrader generate_assignment 01_bar_manifold --force
+
+Layout (see INSTRUCTORS.md):
+    ../solutions/NN_slug/    the nbgrader *source*: solutions, visible and hidden tests
+    ../exercises/NN_slug/    the *release*, generated from the source and committed
+    submitted/ autograded/ feedback/ gradebook.db   runtime state, here, git-ignored
+"""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "dgm-course"
+c.CourseDirectory.root = HERE
+c.CourseDirectory.source_directory = os.path.join("..", "solutions")
+c.CourseDirectory.release_directory = os.path.join("..", "exercises")
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+
+# Only notebooks are part of an assignment; no stray files are released or collected.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# The release must never contain solutions or hidden tests.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.enforce_metadata = True
+c.ClearHiddenTests.enforce_metadata = True
+c.ClearOutput.enabled = True
+
+# Grading: a slow cell times out instead of hanging the batch; stderr (warnings,
+# progress bars) must never turn a correct answer into an error.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.Execute.raise_on_iopub_timeout = False
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?s).*"  # every stderr stream: errors are judged by error outputs
+
+# Deleted test cells come back from the gradebook and are graded.
+c.OverwriteCells.add_missing_cells = True
