@@ -71,7 +71,9 @@ def assert_close(
             one, the message names it.
     """
     if not isinstance(found, torch.Tensor):
-        raise AssertionError(f"{name} should return a torch.Tensor, but returned {_describe(found)}")
+        raise AssertionError(
+            f"{name} should return a torch.Tensor, but returned {_describe(found)}"
+        )
     if not found.is_floating_point():
         raise AssertionError(
             f"{name} should return a floating-point tensor, but returned dtype {found.dtype}"
@@ -95,7 +97,7 @@ def assert_close(
     for hint, wrong in (mistakes or {}).items():
         if _close(found, wrong, atol, rtol):
             raise AssertionError(f"{name} is not right: it looks like {hint}")
-    diff = (found.detach().to("cpu", torch.float64) - expected.detach().to("cpu", torch.float64))
+    diff = found.detach().to("cpu", torch.float64) - expected.detach().to("cpu", torch.float64)
     diff = diff.abs().nan_to_num(nan=float("inf"))
     worst = int(diff.argmax()) if diff.numel() else 0
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), diff.shape))
