@@ -1,0 +1,14 @@
+"""Shared pytest configuration. Generic settings only: fixtures for one module live in its tests."""
+
+import os
+
+from hypothesis import settings
+
+# deadline=None: a torch op's first call can be slow (lazy initialisation); that is not a bug.
+# derandomize=True, database=None: the same examples on every run, so CI is deterministic.
+settings.register_profile("dgmlab", deadline=None, derandomize=True, database=None, max_examples=50)
+# A longer search for local bug hunting: HYPOTHESIS_PROFILE=dgmlab-thorough pytest ...
+settings.register_profile(
+    "dgmlab-thorough", parent=settings.get_profile("dgmlab"), max_examples=2000
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dgmlab"))
