@@ -1,0 +1,50 @@
+"""Every lecture and every solution notebook runs top to bottom in a fresh kernel."""
+
+from __future__ import annotations
+
+import time
+
+import nbformat
+import pytest
+from course import LECTURES, ROOT, SOLUTIONS, environment, notebooks
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.notebook
+
+NOTEBOOKS = notebooks(LECTURES) + notebooks(SOLUTIONS)
+
+
+def execute(path):
+    """Run a notebook in a fresh python3 kernel from its own folder; return it and its seconds."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    # the kernel gets this interpreter's bin/ on PATH and no grading seed
+    client.execute(env=environment())
+    return nb, time.perf_counter() - start
+
+
+def test_there_are_notebooks_to_run():
+    assert notebooks(SOLUTIONS), "no solution notebooks found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
+def test_notebook_runs_top_to_bottom(path, record_property):
+    nb, seconds = execute(path)
+    record_property("seconds", round(seconds, 2))
+    errors = [
+        output
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
+    assert not errors, f"{path.name} raised {errors[0]['ename']}: {errors[0]['evalue']}"
+    assert all(
+        c.execution_count is not None for c in nb.cells if c.cell_type == "code" and c.source
+    ), f"{path.name}: some code cells did not run"
