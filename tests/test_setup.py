@@ -1,0 +1,138 @@
+"""The README's two commands, CI, conda and the package metadata agree, and the course starts."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+
+import pytest
+import yaml
+from course import BIN, ROOT, environment
+from packaging.requirements import Requirement
+
+
+def _block_after(marker: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    match = re.search(rf"<!-- {marker} -->\s*```bash\n(.*?)\n```", text, flags=re.S)
+    assert match, f"README.md has no ```bash block after <!-- {marker} -->"
+    return match.group(1).strip()
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    command = _block_after("test-command")
+    assert "\n" not in command, "the test command must be one line"
+    assert 'pip install torch==2.13.0 -e ".[dev]"' in command
+    assert "python -m pytest" in command
+    # .ci/run prints the command it extracted from the README before running it
+    script = (ROOT / ".ci" / "run").read_text()
+    extract = re.search(r"command=\$\((.*)\)\n", script).group(1)
+    extracted = subprocess.run(
+        ["bash", "-c", extract], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert extracted == command
+
+
+def test_course_command_installs_the_course_and_opens_lectures():
+    command = _block_after("course-command")
+    assert 'pip install torch==2.13.0 -e ".[course]"' in command
+    assert command.endswith("jupyter lab --allow-root lectures/")
+
+
+def _project():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def test_torch_requirement_admits_the_wheel_on_disk():
+    (torch_req,) = [Requirement(r) for r in _project()["dependencies"] if r.startswith("torch")]
+    assert torch_req.specifier.contains("2.13.0")
+
+
+def test_extras_separate_students_from_development():
+    extras = _project()["optional-dependencies"]
+    names = {k: {Requirement(r).name for r in v} for k, v in extras.items()}
+    assert {"nbgrader", "ipywidgets", "jupyterlab", "matplotlib"} <= names["course"]
+    assert not {"pytest", "hypothesis", "ruff"} & names["course"]
+    assert (
+        "dgmlab" in names["dev"]
+        and "course" in Requirement(next(r for r in extras["dev"] if r.startswith("dgmlab"))).extras
+    )
+    assert {"pytest", "hypothesis", "nbclient", "pytest-xdist"} <= names["dev"]
+
+
+def test_conda_environment_installs_the_same_packages():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert "torch==2.13.0" in pip
+    assert '-e ".[dev]"' in pip or "-e .[dev]" in pip
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    major, minor = sys.version_info[:2]
+    assert (
+        Requirement("python" + python[len("python") :].replace("=", "==", 1)).specifier.contains(
+            f"{major}.{minor}"
+        )
+        or python == "python=3.11"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+@pytest.mark.timeout(120)
+def test_jupyter_lab_serves_the_lectures_with_the_course_kernel(tmp_path):
+    """The course command's last step, headless: JupyterLab on lectures/ with this environment."""
+    port, token = _free_port(), "dgm-course-test"
+    server = subprocess.Popen(
+        [
+            str(BIN / "jupyter"),
+            "lab",
+            "--allow-root",
+            "lectures/",
+            "--no-browser",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.open_browser=False",
+        ],
+        cwd=ROOT,
+        env=environment(JUPYTER_RUNTIME_DIR=str(tmp_path)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                status, _ = _get(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail(f"jupyter lab exited: {server.stderr.read()}")
+                time.sleep(0.5)
+        else:
+            pytest.fail("jupyter lab did not answer within 60 s")
+        assert status == 200
+        _, listing = _get(f"{base}/api/contents?token={token}")
+        names = {item["name"] for item in json.loads(listing)["content"]}
+        assert any(n.startswith("01_") and n.endswith(".ipynb") for n in names), names
+        status, page = _get(f"{base}/lab?token={token}")
+        assert status == 200 and b"JupyterLab" in page
+        _, specs = _get(f"{base}/api/kernelspecs?token={token}")
+        argv = json.loads(specs)["kernelspecs"]["python3"]["spec"]["argv"]
+        assert argv[0] in (sys.executable, "python"), argv
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
