@@ -115,10 +115,14 @@ def in_unit_interval(name: str, value: torch.Tensor, hint: str | None = None) ->
         bad = ~((value >= 0) & (value <= 1))
         if bool(bad.any()):
             v = value.detach()
-            message = (
-                f"{name} must have every entry in [0, 1], found values in "
-                f"[{v.min().item():.4g}, {v.max().item():.4g}]"
+            nan_count = int(v.isnan().sum()) if v.is_floating_point() else 0
+            # min/max would both print nan if a single entry is NaN
+            found = (
+                f"{nan_count} NaN entries"
+                if nan_count
+                else f"values in [{v.min().item():.4g}, {v.max().item():.4g}]"
             )
+            message = f"{name} must have every entry in [0, 1], found {found}"
             if hint:
                 message += f"; {hint}"
             raise ValueError(message)
