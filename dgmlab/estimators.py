@@ -1,0 +1,349 @@
+"""Monte Carlo gradients of an expectation under a Gaussian: pathwise vs score-function.
+
+We want the gradient of
+
+    J(mu, sigma) = E_{z ~ N(mu, sigma^2)} [ f(z) ]
+
+with respect to the parameters (mu, sigma) of the distribution we sample from.
+Two unbiased estimators, each an average of per-sample estimates g_s:
+
+pathwise (reparameterization): write z = mu + sigma * eps with eps ~ N(0, 1), so
+
+    dJ/dmu    = E[ f'(z) ]            g_s = f'(z_s)
+    dJ/dsigma = E[ f'(z) * eps ]      g_s = f'(z_s) * eps_s
+
+score function (REINFORCE, likelihood ratio): differentiate the density instead,
+
+    dJ/dtheta = E[ f(z) d/dtheta log N(z; mu, sigma^2) ]
+    dJ/dmu    : g_s = (f(z_s) - b) * eps_s / sigma
+    dJ/dsigma : g_s = (f(z_s) - b) * (eps_s^2 - 1) / sigma
+
+which needs only values of f, not its derivative (b is an optional constant
+baseline; E[d log N / dtheta] = 0, so it changes the variance, not the mean).
+
+The estimators return every g_s, not just the mean, so the variance of each
+can be measured (``gradient_variance``) and compared with the exact gradients
+of the ``KNOWN_COSTS``.
+
+Shape contract: mu and sigma are ``(..., L)``; samples are ``(S, ..., L)``; a cost
+``f`` maps z ``(S, ..., L)`` to ``(S, ...)``, one cost per sample and batch entry
+(sum over L, like the log-densities). Batch entries must not interact in f.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+from dgmlab import checks
+
+Cost = Callable[[torch.Tensor], torch.Tensor]
+
+_SIGMA_HINT = "did you pass log_sigma or log_var where sigma belongs?"
+
+
+def _check_mu_sigma(mu: object, sigma: object) -> None:
+    checks.tensor("mu", mu, min_ndim=1, shape_hint="(..., L)")
+    checks.tensor("sigma", sigma, min_ndim=1, shape_hint="(..., L)")
+    checks.same_device(mu=mu, sigma=sigma)
+    if mu.shape != sigma.shape:
+        raise ValueError(
+            f"mu and sigma must have the same shape (..., L), found mu {tuple(mu.shape)} "
+            f"and sigma {tuple(sigma.shape)}"
+        )
+    if mu.dtype != sigma.dtype:
+        raise TypeError(f"mu and sigma must share a dtype, found {mu.dtype} and {sigma.dtype}")
+    checks.positive("sigma", sigma, hint=_SIGMA_HINT)
+
+
+def standard_normal_noise(
+    num_samples: int,
+    like: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """eps ~ N(0, I) of shape (S, *like.shape), on like's device and dtype, outside any graph.
+
+    The draw happens on the generator's device (so a CPU generator gives the same
+    numbers whatever ``like``'s device) and is then moved to ``like``'s device.
+
+    Args:
+        num_samples: S.
+        like: (..., L) a tensor whose shape, dtype and device the noise follows.
+        generator: optional ``torch.Generator`` for reproducible draws.
+
+    Returns:
+        (S, ..., L)
+    """
+    checks.positive_int("num_samples", num_samples)
+    draw_device = generator.device if generator is not None else like.device
+    eps = torch.randn(
+        (num_samples, *like.shape), generator=generator, dtype=like.dtype, device=draw_device
+    )
+    return eps.to(like.device)
+
+
+def sample_normal(
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    num_samples: int = 1,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Reparameterized samples z = mu + sigma * eps, eps ~ N(0, I) drawn outside the graph.
+
+        z_s = mu + sigma * eps_s,   eps_s ~ N(0, I),   s = 1..S
+
+    Gradients flow from z to mu and sigma (the pathwise / reparameterization
+    trick); eps itself carries no gradient.
+
+    Args:
+        mu: (B, L) means (any (..., L) works).
+        sigma: (B, L) standard deviations (not log_sigma, not log_var), > 0.
+        num_samples: S, how many samples per (mu, sigma).
+        generator: optional ``torch.Generator`` for reproducible draws.
+
+    Returns:
+        z: (S, B, L)
+    """
+    _check_mu_sigma(mu, sigma)
+    eps = standard_normal_noise(num_samples, mu, generator)  # (S, B, L)
+    return mu + sigma * eps  # (S, B, L)
+
+
+class GradientSamples(NamedTuple):
+    """Per-sample gradient estimates g_s of dJ/dmu and dJ/dsigma, each (S, ..., L).
+
+    Their mean over the first dimension is the S-sample estimate of the gradient.
+    """
+
+    grad_mu: torch.Tensor
+    grad_sigma: torch.Tensor
+
+
+def _evaluate_cost(f: Cost, z: torch.Tensor) -> torch.Tensor:
+    if not callable(f):
+        raise TypeError(f"f must be callable, found {type(f).__name__}")
+    value = f(z)
+    expected = tuple(z.shape[:-1])
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"f must return a tensor, found {type(value).__name__}")
+    if tuple(value.shape) != expected:
+        raise ValueError(
+            f"f must map z of shape {tuple(z.shape)} (S, ..., L) to costs of shape {expected} "
+            f"(S, ...), one per sample; found {tuple(value.shape)}. Sum over the last dimension."
+        )
+    return value
+
+
+def pathwise_gradient(
+    f: Cost,
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    num_samples: int,
+    generator: torch.Generator | None = None,
+) -> GradientSamples:
+    """Per-sample pathwise (reparameterization) estimates of d/d(mu, sigma) E_N[f(z)].
+
+        z_s = mu + sigma * eps_s,   g_mu_s = f'(z_s),   g_sigma_s = f'(z_s) * eps_s
+
+    f must be differentiable; f'(z_s) is found with autograd. mu and sigma are
+    treated as values (the result carries no graph).
+
+    Args:
+        f: cost, z (S, ..., L) -> (S, ...).
+        mu, sigma: (..., L) the Gaussian's mean and standard deviation (> 0).
+        num_samples: S.
+        generator: optional ``torch.Generator``.
+
+    Returns:
+        GradientSamples with grad_mu, grad_sigma: (S, ..., L).
+    """
+    _check_mu_sigma(mu, sigma)
+    eps = standard_normal_noise(num_samples, mu, generator)  # (S, ..., L)
+    with torch.enable_grad():
+        z = (mu.detach() + sigma.detach() * eps).requires_grad_(True)  # (S, ..., L)
+        cost = _evaluate_cost(f, z)  # (S, ...)
+        if not cost.requires_grad:
+            raise ValueError(
+                "f must be differentiable in z for the pathwise estimator (its output has no "
+                "gradient); use score_function_gradient for a non-differentiable f"
+            )
+        # each cost depends on its own z_s only, so the gradient of the sum is f'(z_s) per sample
+        (df_dz,) = torch.autograd.grad(cost.sum(), z)  # (S, ..., L)
+    return GradientSamples(grad_mu=df_dz, grad_sigma=df_dz * eps)
+
+
+def score_function_gradient(
+    f: Cost,
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    num_samples: int,
+    generator: torch.Generator | None = None,
+    baseline: float | torch.Tensor = 0.0,
+) -> GradientSamples:
+    """Per-sample score-function (REINFORCE) estimates of d/d(mu, sigma) E_N[f(z)].
+
+        g_s = (f(z_s) - b) * d/d(mu, sigma) log N(z_s; mu, sigma^2)
+        d log N / d mu    = (z - mu) / sigma^2            = eps / sigma
+        d log N / d sigma = (z - mu)^2 / sigma^3 - 1/sigma = (eps^2 - 1) / sigma
+
+    Only values of f are used, so f may be non-differentiable (a step, a reward).
+
+    Args:
+        f: cost, z (S, ..., L) -> (S, ...).
+        mu, sigma: (..., L) the Gaussian's mean and standard deviation (> 0).
+        num_samples: S.
+        generator: optional ``torch.Generator``.
+        baseline: b, a constant subtracted from f (a float, or a tensor broadcastable
+            against f's output (...)); keeps the estimator unbiased.
+
+    Returns:
+        GradientSamples with grad_mu, grad_sigma: (S, ..., L).
+    """
+    _check_mu_sigma(mu, sigma)
+    mu, sigma = mu.detach(), sigma.detach()
+    eps = standard_normal_noise(num_samples, mu, generator)  # (S, ..., L)
+    with torch.no_grad():
+        z = mu + sigma * eps  # (S, ..., L)
+        cost = _evaluate_cost(f, z) - baseline  # (S, ...)
+        cost = cost.unsqueeze(-1)  # (S, ..., 1): one cost for all L coordinates of z_s
+        grad_mu = cost * eps / sigma  # (S, ..., L)
+        grad_sigma = cost * (eps**2 - 1.0) / sigma  # (S, ..., L)
+    return GradientSamples(grad_mu=grad_mu, grad_sigma=grad_sigma)
+
+
+_ESTIMATORS = {"pathwise": pathwise_gradient, "score_function": score_function_gradient}
+
+
+@dataclass(frozen=True)
+class VarianceCurve:
+    """Empirical variance of an S-sample gradient estimate, for several S.
+
+    Attributes:
+        num_samples: (K,) int64, the S values.
+        var_mu, var_sigma: (K, ..., L) variance across repeats of the S-sample mean
+            estimate of dJ/dmu and dJ/dsigma (for an unbiased estimator this is
+            the per-sample variance divided by S).
+    """
+
+    num_samples: torch.Tensor
+    var_mu: torch.Tensor
+    var_sigma: torch.Tensor
+
+
+def gradient_variance(
+    estimator: str | Callable[..., GradientSamples],
+    f: Cost,
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    num_samples: Sequence[int] = (1, 10, 100),
+    num_repeats: int = 1000,
+    generator: torch.Generator | None = None,
+) -> VarianceCurve:
+    """Variance of the S-sample gradient estimate (1/S) sum_s g_s, measured over repeats.
+
+        Var[ (1/S) sum_s g_s ] ~= 1/(R - 1) sum_r (ghat_r - mean_r ghat_r)^2
+
+    For each S it draws R * S per-sample estimates, averages them in groups of S,
+    and takes the unbiased variance of the R group means.
+
+    Args:
+        estimator: "pathwise", "score_function", or a function with the signature
+            of ``pathwise_gradient``.
+        f: cost, z (S, ..., L) -> (S, ...).
+        mu, sigma: (..., L).
+        num_samples: the S values (each >= 1).
+        num_repeats: R >= 2.
+        generator: optional ``torch.Generator``.
+
+    Returns:
+        VarianceCurve with var_mu, var_sigma: (len(num_samples), ..., L).
+    """
+    if isinstance(estimator, str):
+        if estimator not in _ESTIMATORS:
+            raise ValueError(
+                f"estimator must be one of {sorted(_ESTIMATORS)} or a function, found {estimator!r}"
+            )
+        estimator = _ESTIMATORS[estimator]
+    elif not callable(estimator):
+        raise TypeError(f"estimator must be a name or a function, found {type(estimator).__name__}")
+    if isinstance(num_samples, int) or len(num_samples) == 0:
+        raise ValueError(f"num_samples must be a non-empty sequence of ints, found {num_samples!r}")
+    for S in num_samples:
+        checks.positive_int("num_samples entries", S)
+    R = checks.positive_int("num_repeats", num_repeats, minimum=2)
+    var_mu, var_sigma = [], []
+    for S in num_samples:
+        g = estimator(f, mu, sigma, R * S, generator)
+        mean_mu = g.grad_mu.reshape(R, S, *mu.shape).mean(1)  # (R, ..., L)
+        mean_sigma = g.grad_sigma.reshape(R, S, *mu.shape).mean(1)  # (R, ..., L)
+        var_mu.append(mean_mu.var(0))  # (..., L)
+        var_sigma.append(mean_sigma.var(0))
+    return VarianceCurve(
+        num_samples=torch.tensor(list(num_samples), dtype=torch.int64),
+        var_mu=torch.stack(var_mu),
+        var_sigma=torch.stack(var_sigma),
+    )
+
+
+@dataclass(frozen=True)
+class KnownCost:
+    """A cost f(z) whose Gaussian expectation and its gradients are known in closed form.
+
+    Attributes:
+        name: a short label.
+        f: z (S, ..., L) -> (S, ...), summed over L.
+        expectation: (mu, sigma) -> (...) E_{N(mu, sigma^2)}[f(z)].
+        gradient: (mu, sigma) -> (dJ/dmu, dJ/dsigma), each (..., L).
+    """
+
+    name: str
+    f: Cost
+    expectation: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    gradient: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+# f(z) = z^2:   E = mu^2 + sigma^2,   dE/dmu = 2 mu,   dE/dsigma = 2 sigma
+SQUARE = KnownCost(
+    "square",
+    f=lambda z: (z**2).sum(-1),
+    expectation=lambda mu, sigma: (mu**2 + sigma**2).sum(-1),
+    gradient=lambda mu, sigma: (2.0 * mu, 2.0 * sigma),
+)
+
+# f(z) = z:   E = mu,   dE/dmu = 1,   dE/dsigma = 0  (pathwise dJ/dmu: exact, zero variance)
+LINEAR = KnownCost(
+    "linear",
+    f=lambda z: z.sum(-1),
+    expectation=lambda mu, sigma: mu.sum(-1),
+    gradient=lambda mu, sigma: (torch.ones_like(mu), torch.zeros_like(sigma)),
+)
+
+# f(z) = cos z:   E = cos(mu) e^{-sigma^2/2},
+#   dE/dmu = -sin(mu) e^{-sigma^2/2},   dE/dsigma = -sigma cos(mu) e^{-sigma^2/2}
+COSINE = KnownCost(
+    "cosine",
+    f=lambda z: torch.cos(z).sum(-1),
+    expectation=lambda mu, sigma: (torch.cos(mu) * torch.exp(-0.5 * sigma**2)).sum(-1),
+    gradient=lambda mu, sigma: (
+        -torch.sin(mu) * torch.exp(-0.5 * sigma**2),
+        -sigma * torch.cos(mu) * torch.exp(-0.5 * sigma**2),
+    ),
+)
+
+# f(z) = 1[z > 0] (a step: no useful derivative, so only the score function applies):
+#   E = Phi(mu / sigma),   dE/dmu = phi(mu/sigma) / sigma,   dE/dsigma = -mu phi(mu/sigma) / sigma^2
+STEP = KnownCost(
+    "step",
+    f=lambda z: (z > 0).to(z.dtype).sum(-1),
+    expectation=lambda mu, sigma: torch.special.ndtr(mu / sigma).sum(-1),
+    gradient=lambda mu, sigma: (
+        torch.exp(-0.5 * (mu / sigma) ** 2) / (math.sqrt(2 * math.pi) * sigma),
+        -mu * torch.exp(-0.5 * (mu / sigma) ** 2) / (math.sqrt(2 * math.pi) * sigma**2),
+    ),
+)
+
+KNOWN_COSTS: dict[str, KnownCost] = {c.name: c for c in (SQUARE, LINEAR, COSINE, STEP)}
