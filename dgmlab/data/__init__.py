@@ -1,5 +1,6 @@
 """Data sets the course can always make offline."""
 
 from dgmlab.data.bars import Bars, bars, bars_entropy
+from dgmlab.data.digits import digits, digits_splits
 
-__all__ = ["Bars", "bars", "bars_entropy"]
+__all__ = ["Bars", "bars", "bars_entropy", "digits", "digits_splits"]
