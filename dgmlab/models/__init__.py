@@ -1,6 +1,7 @@
 """Model families, one per file. Models hold no training loop."""
 
 from dgmlab.models.vae import (
+    VAE,
     GenerativeNetwork,
     InferenceNetwork,
     count_parameters,
@@ -14,4 +15,5 @@ __all__ = [
     "count_parameters",
     "generative_network",
     "inference_network",
+    "VAE",
 ]

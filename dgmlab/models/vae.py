@@ -147,3 +147,55 @@ def count_parameters(module: nn.Module) -> int:
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, found {type(module).__name__}")
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+class VAE(nn.Module):
+    """A variational autoencoder: an ``InferenceNetwork`` q(z | x) and a ``GenerativeNetwork``
+    p(x | z) with Bernoulli pixels and the prior p(z) = N(0, I).
+
+        ELBO(x) = E_q[ log p(x | z) ] - KL( q(z | x) || p(z) ),   loss = -ELBO(x).mean()
+
+    Args:
+        data_dim: D, pixels per image.
+        latent_dim: L.
+        hidden_dims: hidden widths of both networks (unless given separately).
+        activation: as for ``GenerativeNetwork``.
+        encoder_hidden_dims, decoder_hidden_dims: per-network widths, overriding hidden_dims.
+    """
+
+    def __init__(
+        self,
+        data_dim: int = 16,
+        latent_dim: int = 1,
+        hidden_dims: Sequence[int] = (32,),
+        activation: str = "tanh",
+        encoder_hidden_dims: Sequence[int] | None = None,
+        decoder_hidden_dims: Sequence[int] | None = None,
+    ):
+        super().__init__()
+        self.encoder = InferenceNetwork(
+            data_dim, latent_dim, encoder_hidden_dims or hidden_dims, activation
+        )
+        self.decoder = GenerativeNetwork(
+            latent_dim, data_dim, decoder_hidden_dims or hidden_dims, activation
+        )
+
+    def elbo(
+        self,
+        x: torch.Tensor,
+        num_samples: int = 1,
+        generator: torch.Generator | None = None,
+        analytic_kl: bool = True,
+    ) -> torch.Tensor:
+        """x: (B, D) -> (B,) the ELBO of each image (see ``dgmlab.bounds.elbo``)."""
+        from dgmlab.bounds import elbo
+
+        return elbo(x, self.encoder, self.decoder, num_samples, generator, analytic_kl)
+
+    def iwae_bound(
+        self, x: torch.Tensor, num_samples: int = 1, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """x: (B, D) -> (B,) the importance-weighted bound L_K (``dgmlab.bounds.iwae_bound``)."""
+        from dgmlab.bounds import iwae_bound
+
+        return iwae_bound(x, self.encoder, self.decoder, num_samples, generator)
