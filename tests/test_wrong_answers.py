@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from course import SOLUTIONS, environment, notebooks
+from course import SOLUTIONS, assignments, environment, notebooks
 from jupyter_client.manager import start_new_kernel
 from wrong_answers import VALID, WRONG
 
@@ -64,6 +64,7 @@ VALID_CASES = [
 
 
 def test_catalogue_covers_every_graded_function():
+    assert set(WRONG) == set(assignments()), "every assignment needs a tests/wrong_answers module"
     for assignment in WRONG:
         tested = {gid for gid in _cells(assignment) if gid.startswith("test_")}
         assert {f"test_{f}" for f in WRONG[assignment]} == tested
