@@ -71,8 +71,9 @@ def fine_reference() -> dict:
 def test_default_grid_matches_8x_finer_grid_float64(decoder_args, fine_reference):
     """The module's promise: 2001 points agree with 8x finer to 1e-4 nats.
 
-    Catches trapezoid weights (error ~h^2, about 1e-3 nats here for relu) or a grid that is
-    too short (z_range) or too coarse. tanh decoders agree far more closely (~1e-14).
+    Catches a default grid too coarse (201 points fails for relu and for tanh at 3x scale).
+    tanh decoders agree far more closely (~1e-14). (Trapezoid weights would pass here: for
+    smooth, fast-decaying integrands they are as accurate; test_simpson_* catch them.)
     """
     with torch.no_grad():
         found = log_evidence(images(), make_decoder(*decoder_args))
