@@ -2,6 +2,7 @@
 
 import os
 
+import torch
 from hypothesis import settings
 
 # deadline=None: a torch op's first call can be slow (lazy initialisation); that is not a bug.
@@ -12,3 +13,9 @@ settings.register_profile(
     "dgmlab-thorough", parent=settings.get_profile("dgmlab"), max_examples=2000
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dgmlab"))
+
+# The suite runs as `pytest -n 2` on 2 cores, with notebook kernels beside the workers: one torch
+# thread per process avoids oversubscription, which makes tiny ops ~100x slower. Kernels started
+# by the tests get the same through OMP_NUM_THREADS (tests/course.py's environment()).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
