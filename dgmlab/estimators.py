@@ -347,3 +347,79 @@ STEP = KnownCost(
 )
 
 KNOWN_COSTS: dict[str, KnownCost] = {c.name: c for c in (SQUARE, LINEAR, COSINE, STEP)}
+
+
+class GradientMoments(NamedTuple):
+    """Exact mean and variance of a single-sample gradient estimate g, each (..., 1).
+
+    The mean is the true gradient (both estimators are unbiased); the variance of
+    an S-sample average is var / S.
+    """
+
+    mean_mu: torch.Tensor
+    mean_sigma: torch.Tensor
+    var_mu: torch.Tensor
+    var_sigma: torch.Tensor
+
+
+def exact_gradient_moments(
+    estimator: str,
+    f: Cost,
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    num_points: int = 20001,
+    eps_range: tuple[float, float] = (-12.0, 12.0),
+) -> GradientMoments:
+    """Mean and variance of one per-sample estimate g(eps) by quadrature over eps ~ N(0, 1).
+
+        E[g]   = integral g(eps) phi(eps) d eps
+        Var[g] = integral g(eps)^2 phi(eps) d eps - E[g]^2
+
+    with g the pathwise or score-function estimate of the module docstring, on a
+    Simpson grid in eps. An oracle for the Monte Carlo variances: it shares no
+    code with ``pathwise_gradient`` / ``score_function_gradient``. One latent
+    dimension (L = 1). For smooth costs the result is exact to ~1e-10 relative;
+    a cost with a jump (``STEP``) converges like the grid spacing (~1e-3).
+
+    Args:
+        estimator: "pathwise" or "score_function".
+        f: cost, z (G, ..., 1) -> (G, ...); differentiable for "pathwise".
+        mu, sigma: (..., 1) the Gaussian's mean and standard deviation (> 0).
+        num_points: Simpson grid size in eps (odd).
+        eps_range: the interval of eps integrated over.
+
+    Returns:
+        GradientMoments with mean_mu, mean_sigma, var_mu, var_sigma: (..., 1).
+    """
+    from dgmlab.evidence import simpson_grid  # evidence imports densities only: no cycle
+
+    if estimator not in _ESTIMATORS:
+        raise ValueError(f"estimator must be one of {sorted(_ESTIMATORS)}, found {estimator!r}")
+    _check_mu_sigma(mu, sigma)
+    if mu.shape[-1] != 1:
+        raise ValueError(
+            f"mu and sigma must have last dimension L = 1 (one latent), found shape "
+            f"{tuple(mu.shape)}; the quadrature integrates over one eps"
+        )
+    grid = simpson_grid(eps_range, num_points, dtype=mu.dtype, device=mu.device)
+    eps = grid.z.reshape(-1, *([1] * mu.dim()))  # (G, 1, ..., 1)
+    # quadrature weights times the N(0, 1) density: (G, 1, ..., 1)
+    weight = torch.exp(grid.log_w.reshape(eps.shape) - 0.5 * eps**2 - 0.5 * math.log(2 * math.pi))
+    mu, sigma = mu.detach(), sigma.detach()
+    with torch.enable_grad():
+        z = (mu + sigma * eps).requires_grad_(estimator == "pathwise")  # (G, ..., 1)
+        cost = _evaluate_cost(f, z)  # (G, ...)
+        if estimator == "pathwise":
+            if not cost.requires_grad:
+                raise ValueError("f must be differentiable in z for the pathwise estimator")
+            (df_dz,) = torch.autograd.grad(cost.sum(), z)  # (G, ..., 1)
+            g_mu, g_sigma = df_dz, df_dz * eps
+        else:
+            value = cost.detach().unsqueeze(-1)  # (G, ..., 1)
+            g_mu, g_sigma = value * eps / sigma, value * (eps**2 - 1.0) / sigma
+    moments = []
+    for g in (g_mu, g_sigma):
+        mean = (weight * g).sum(0)  # (..., 1)
+        moments.append((mean, (weight * g**2).sum(0) - mean**2))
+    (mean_mu, var_mu), (mean_sigma, var_sigma) = moments
+    return GradientMoments(mean_mu, mean_sigma, var_mu.clamp_min(0), var_sigma.clamp_min(0))
