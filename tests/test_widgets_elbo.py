@@ -1,0 +1,91 @@
+"""Lecture 04's explorer, headless: the hand-set bar decoder, the best Gaussian, the view."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dgmlab.data import Bars  # noqa: E402
+from dgmlab.evidence import exact_elbo, log_evidence  # noqa: E402
+from dgmlab.widgets.elbo import ElboView, bar_decoder, best_gaussian, explore_elbo  # noqa: E402
+
+DTYPE = torch.float64
+
+
+def test_bar_decoder_draws_each_column_on_a_quarter_of_the_prior():
+    dec = bar_decoder()
+    # the middle of each equal-mass interval of N(0, 1): quantiles 1/8, 3/8, 5/8, 7/8
+    z = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor([1, 3, 5, 7]) / 8.0)
+    with torch.no_grad():
+        probs = torch.sigmoid(dec(z[:, None].to(DTYPE)))  # (4, 16)
+    templates = Bars().templates(DTYPE)
+    # right pixels with probability about 1 - flip_prob = 0.95 (a shifted column fails)
+    np.testing.assert_allclose(torch.where(templates > 0, probs, 1 - probs), 0.95, atol=0.015)
+
+
+def test_bar_decoder_is_close_to_the_data_generator():
+    bars = Bars()
+    x, _ = bars.sample(2000, generator=torch.Generator().manual_seed(0), dtype=DTYPE)
+    with torch.no_grad():
+        mean_log_p_x = log_evidence(x, bar_decoder()).mean().item()
+    # measured -4.68 against -H = -4.56; a decoder with the wrong column order scores ~ -12
+    assert -bars.entropy() - 0.2 < mean_log_p_x <= -bars.entropy() + 0.05
+
+
+def test_bar_decoder_error_messages():
+    with pytest.raises(ValueError, match="flip_prob must be in"):
+        bar_decoder(flip_prob=0.0)
+    with pytest.raises(ValueError, match="steepness must be positive, found -1"):
+        bar_decoder(steepness=-1.0)
+    with pytest.raises(ValueError, match="size must be >= 2, found 1"):
+        bar_decoder(size=1)
+
+
+def test_best_gaussian_beats_the_posterior_moments_and_leaves_a_positive_gap():
+    dec, x = bar_decoder(), Bars().templates(DTYPE)[:2]
+    mu0, sigma0 = best_gaussian(x, dec, steps=0)  # the posterior's mean and std
+    mu, sigma = best_gaussian(x, dec)
+    with torch.no_grad():
+        start = exact_elbo(x, dec, mu0, sigma0, 1201, (-6.0, 6.0))
+        best = exact_elbo(x, dec, mu, sigma, 1201, (-6.0, 6.0))
+    assert bool((best.elbo > start.elbo).all())
+    assert bool((best.kl > 0.01).all()), "a box-shaped posterior is not Gaussian: a gap remains"
+
+
+def test_view_update_returns_exact_numbers_and_draws_the_blue_area():
+    dec, x = bar_decoder(), Bars().templates(DTYPE)[2]
+    view = ElboView(x, dec)
+    for mu, sigma in [(0.3, 0.2), (0.0, 1.0), (-1.0, 0.5)]:
+        out = view.update(mu, sigma)
+        with torch.no_grad():
+            ref = exact_elbo(
+                x[None],
+                dec,
+                torch.tensor([[mu]], dtype=DTYPE),
+                torch.tensor([[sigma]], dtype=DTYPE),
+                1201,
+                (-6.0, 6.0),
+            )
+        torch.testing.assert_close(out.elbo, ref.elbo[0])
+        assert float(out.elbo) <= float(out.log_p_x)
+        # the blue curve is exp(ELBO) q(z): its drawn area is exp(ELBO) times q's mass in view
+        zs, blue = view.blue_line.get_data()
+        q_mass = torch.distributions.Normal(mu, sigma).cdf(torch.tensor([zs[0], zs[-1]]))
+        expected = float(out.elbo.exp()) * float(q_mass[1] - q_mass[0])
+        assert np.trapezoid(blue, zs) == pytest.approx(expected, rel=1e-3)
+        assert f"KL {float(out.kl):.3f}" in view.ax_density.get_title()
+    assert view.ax_area.get_xlabel() == "z" and view.ax_area.get_ylabel()
+
+
+def test_explorer_builds_and_follows_the_sliders():
+    images = Bars().templates(DTYPE)
+    box = explore_elbo(images, bar_decoder(), titles=[f"column {c}" for c in range(4)])
+    controls, readout = box.children[0].children, box.children[1]
+    _, mu, sigma = controls
+    mu.value, sigma.value = -0.3, 0.15
+    assert "ELBO = <b>" in readout.value and "gap = KL" in readout.value
+    controls[0].value = 3  # another image
+    assert "log p(x)" in readout.value
