@@ -44,3 +44,50 @@ c.IgnorePattern.pattern = r"(?s).*"  # every stderr stream: errors are judged by
 
 # Deleted test cells come back from the gradebook and are graded.
 c.OverwriteCells.add_missing_cells = True
+
+# --- Tamper resistance (grading/dgmgrade, see INSTRUCTORS.md "What grading guarantees") ---
+# Student code runs in a sandbox: as the unprivileged user `nobody`, in its own mount/PID/IPC
+# namespaces, with this folder (gradebook, other submissions), the solutions and the
+# repository's history hidden, private /tmp, and resource limits. Where the machine cannot do
+# that, nbgrader logs "UNSANDBOXED" and dgmgrade flags every result.
+import sys  # noqa: E402
+
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from dgmgrade.nbgrader_plugins import HideHiddenTests, LimitOutputSize, SandboxExecute  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+_REPO = os.path.dirname(HERE)
+c.SandboxKernelManager.hide = [
+    HERE,
+    os.path.normpath(os.path.join(HERE, c.CourseDirectory.source_directory)),
+    os.path.join(_REPO, ".git"),
+]
+c.SandboxKernelManager.submissions_root = os.path.join(HERE, "autograded")
+c.Autograde.autograde_preprocessors = [
+    SandboxExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    LimitOutputSize,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# Huge outputs (a 20 MB line, thousands of images) are cut, not stored.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 100
+# Feedback never shows the hidden tests' code, nor a traceback quoting it.
+c.GenerateFeedback.preprocessors = [
+    HideHiddenTests,
+    GetGrades,
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

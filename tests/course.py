@@ -44,6 +44,12 @@ def make_course(target: Path) -> Path:
     shutil.copytree(SOLUTIONS, target / "solutions", ignore=shutil.ignore_patterns(".ipynb_*"))
     (target / "grading").mkdir()
     shutil.copy(GRADING / "nbgrader_config.py", target / "grading" / "nbgrader_config.py")
+    # the grading tools the config loads (sandbox, verifier, nbgrader plug-ins)
+    shutil.copytree(
+        GRADING / "dgmgrade",
+        target / "grading" / "dgmgrade",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     (target / "exercises").mkdir()
     return target / "grading"
 
