@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.figure import Figure
 
 from dgmlab import checks
 from dgmlab.evidence import ExactElbo, exact_elbo, log_joint_on_grid, simpson_grid
@@ -234,9 +235,9 @@ def explore_elbo(images: torch.Tensor, decoder, titles: Sequence[str] | None = N
             display(view.fig)
 
     def new_image(*_):
-        plt.close(state["view"].fig) if "view" in state else None
-        with plt.ioff():
-            state["view"] = ElboView(images[image.value], decoder)
+        # a Figure outside pyplot: shown only through the Output widget, never twice
+        fig = Figure(figsize=(10, 3.6), layout="constrained")
+        state["view"] = ElboView(images[image.value], decoder, fig=fig)
         redraw()
 
     image.observe(new_image, "value")
