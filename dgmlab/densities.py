@@ -169,3 +169,46 @@ def kl_standard_normal(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     checks.broadcastable(mu=mu, sigma=sigma)
     checks.positive("sigma", sigma, hint=_SIGMA_HINT)
     return kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(mu))
+
+
+def log_categorical(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """log p(x | logits) for independent K-way categorical pixels, summed over pixels.
+
+        log p(x) = sum_d log softmax(l_d)[x_d] = sum_d [ l_{d, x_d} - logsumexp_k l_{d, k} ]
+
+    Args:
+        x: (..., D) categories in {0, ..., K-1}: an integer tensor, or a floating one
+            holding whole numbers (the bounds pass data to the encoder as floats).
+        logits: (..., D, K) unnormalized log-probabilities; the leading dimensions
+            broadcast against x's, so x (B, D) with logits (S, B, D, K) gives (S, B).
+
+    Returns:
+        (...,) the log-probability of each x, summed over its D pixels.
+    """
+    checks.tensor("x", x, min_ndim=1, floating=False, shape_hint="(..., D)")
+    checks.tensor("logits", logits, min_ndim=2, shape_hint="(..., D, K)")
+    checks.same_device(x=x, logits=logits)
+    K = logits.shape[-1]
+    if x.shape[-1] != logits.shape[-2]:
+        raise ValueError(
+            f"logits must have shape (..., D, K) with D = x.shape[-1] = {x.shape[-1]}, found "
+            f"x {tuple(x.shape)} and logits {tuple(logits.shape)}"
+        )
+    shape = checks.broadcastable(x=x, logits=logits[..., 0])  # (..., D)
+    if x.dtype == torch.bool:
+        raise TypeError("x must hold category indices as integers or floats, found dtype bool")
+    if checks.validation_enabled() and x.numel() > 0:
+        bad = (x < 0) | (x > K - 1)
+        if x.is_floating_point():
+            bad = bad | (x != x.round())  # NaN != NaN: caught here too
+        if bool(bad.any()):
+            found = x[bad].flatten()[0].item()
+            raise ValueError(
+                f"x must hold whole numbers in {{0, ..., {K - 1}}} (K = {K} categories, from "
+                f"logits.shape[-1]), found {found!r}"
+            )
+    checks.not_nan("logits", logits)
+    index = x.long().expand(shape).unsqueeze(-1)  # (..., D, 1)
+    # log softmax(l_d)[x_d] = l_{d, x_d} - logsumexp_k l_{d, k}
+    log_probs = torch.log_softmax(logits, dim=-1).expand(*shape, K)  # (..., D, K)
+    return log_probs.gather(-1, index).squeeze(-1).sum(-1)  # (...,)
