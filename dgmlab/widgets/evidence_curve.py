@@ -333,8 +333,8 @@ def explore_evidence_curves(x: torch.Tensor, decoder: torch.nn.Module):
     scale = widgets.FloatSlider(value=1.0, min=0.25, max=3.0, step=0.05, description="scale")
     shift = widgets.FloatSlider(value=0.0, min=-2.0, max=2.0, step=0.05, description="shift")
     out = widgets.Output()
-    with plt.ioff():
-        fig = draw_evidence_curves(evidence_curves(x[0], decoder), image=x[0])
+    fig = Figure(figsize=(13, 2.9), layout="constrained")  # outside pyplot: shown once, below
+    fig = draw_evidence_curves(evidence_curves(x[0], decoder), image=x[0], fig=fig)
 
     def redraw(_=None):
         curves = evidence_curves(x[image.value], decoder, scale.value, shift.value)

@@ -1,0 +1,281 @@
+"""Lecture 03's explorers: Jensen's inequality for two points, and by Monte Carlo.
+
+The log is concave, so for positive z_1, z_2 and a weight w in [0, 1]
+
+    log(w z_1 + (1 - w) z_2)  >=  w log z_1 + (1 - w) log z_2,
+
+and, for any positive random variable X,  E[log X] <= log E[X].
+
+``two_point_jensen`` and ``monte_carlo_jensen`` compute the numbers; ``draw_two_point`` /
+``update_two_point`` and ``draw_monte_carlo`` / ``update_monte_carlo`` draw them so a slider
+can move them; ``explore_two_point`` and ``explore_monte_carlo`` wire the widgets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+EULER_GAMMA = 0.5772156649015329
+
+
+@dataclass(frozen=True)
+class TwoPoint:
+    """Jensen for two points: the weighted mean, the log of it, the mean of the logs, the gap."""
+
+    z1: float
+    z2: float
+    w: float
+    mean: float
+    log_of_mean: float
+    mean_of_logs: float
+    gap: float
+
+
+def two_point_jensen(z1: float, z2: float, w: float) -> TwoPoint:
+    """log(w z1 + (1 - w) z2) - [w log z1 + (1 - w) log z2] >= 0, for z1, z2 > 0, w in [0, 1]."""
+    if not (z1 > 0 and z2 > 0):
+        raise ValueError(f"z1 and z2 must be positive, found z1={z1!r}, z2={z2!r}")
+    if not 0 <= w <= 1:
+        raise ValueError(f"w must be in [0, 1], found {w!r}")
+    mean = w * z1 + (1 - w) * z2
+    mean_of_logs = w * math.log(z1) + (1 - w) * math.log(z2)
+    return TwoPoint(z1, z2, w, mean, math.log(mean), mean_of_logs, math.log(mean) - mean_of_logs)
+
+
+def draw_two_point(state: TwoPoint, z_max: float = 10.0, fig: Figure | None = None) -> Figure:
+    """The log curve, the chord between (z1, log z1) and (z2, log z2), and the gap at the mean."""
+    if fig is None:
+        fig = plt.figure(figsize=(6.5, 4), layout="constrained")
+    ax = fig.add_subplot()
+    z = np.linspace(0.05, z_max, 400)
+    ax.plot(z, np.log(z), color="k", lw=1.5, label="log z (concave)")
+    (chord,) = ax.plot([], [], color="tab:blue", lw=1, ls="--", label="chord")
+    (points,) = ax.plot([], [], "o", color="tab:blue")
+    (on_curve,) = ax.plot([], [], "o", color="tab:green", label="log of the mean")
+    (on_chord,) = ax.plot([], [], "s", color="tab:red", label="mean of the logs")
+    (gap,) = ax.plot([], [], color="tab:purple", lw=3, label="gap")
+    text = ax.text(0.98, 0.04, "", transform=ax.transAxes, ha="right", va="bottom",
+                   bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})  # fmt: skip
+    ax.set(xlabel="z", ylabel="log z", xlim=(0, z_max),
+           ylim=(math.log(0.05), math.log(z_max) + 0.3),
+           title="Jensen: log(w z1 + (1-w) z2) >= w log z1 + (1-w) log z2")  # fmt: skip
+    ax.legend(loc="upper left", fontsize="small")
+    fig.jensen_artists = {"chord": chord, "points": points, "on_curve": on_curve,
+                          "on_chord": on_chord, "gap": gap, "text": text}  # fmt: skip
+    return update_two_point(fig, state)
+
+
+def update_two_point(fig: Figure, state: TwoPoint) -> Figure:
+    """Move the chord, the two marked values and the gap to a new ``TwoPoint``."""
+    artists = getattr(fig, "jensen_artists", None)
+    if artists is None or "chord" not in artists:
+        raise ValueError("fig must come from draw_two_point, found a figure without its artists")
+    lz1, lz2 = math.log(state.z1), math.log(state.z2)
+    artists["chord"].set_data([state.z1, state.z2], [lz1, lz2])
+    artists["points"].set_data([state.z1, state.z2], [lz1, lz2])
+    artists["on_curve"].set_data([state.mean], [state.log_of_mean])
+    artists["on_chord"].set_data([state.mean], [state.mean_of_logs])
+    artists["gap"].set_data([state.mean, state.mean], [state.mean_of_logs, state.log_of_mean])
+    artists["text"].set_text(
+        f"log of mean = {state.log_of_mean:.3f}\nmean of logs = {state.mean_of_logs:.3f}\n"
+        f"gap = {state.gap:.3f} >= 0"
+    )
+    return fig
+
+
+def explore_two_point(z1: float = 1.0, z2: float = 8.0, w: float = 0.5, z_max: float = 10.0):
+    """Sliders for z1, z2 and w over the two-point figure; returns the widget box."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    sliders = {
+        "z1": widgets.FloatSlider(value=z1, min=0.1, max=z_max, step=0.1, description="z1"),
+        "z2": widgets.FloatSlider(value=z2, min=0.1, max=z_max, step=0.1, description="z2"),
+        "w": widgets.FloatSlider(value=w, min=0.0, max=1.0, step=0.01, description="w"),
+    }
+    out = widgets.Output()
+    # a Figure outside pyplot: shown only through the Output widget, never twice
+    fig = draw_two_point(
+        two_point_jensen(z1, z2, w), z_max, fig=Figure(figsize=(6.5, 4), layout="constrained")
+    )
+
+    def redraw(_=None):
+        update_two_point(fig, two_point_jensen(*(s.value for s in sliders.values())))
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    for s in sliders.values():
+        s.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox(list(sliders.values())), out])
+
+
+@dataclass(frozen=True)
+class Family:
+    """A positive distribution with two parameters and, in closed form, E[log X] and log E[X]."""
+
+    make: Callable[[float, float], torch.distributions.Distribution]
+    expected_log: Callable[[float, float], float]
+    log_expected: Callable[[float, float], float]
+    parameters: tuple[str, str]
+
+
+FAMILIES = {
+    # X = exp(N(mu, sigma^2)):  E log X = mu,  log E X = mu + sigma^2 / 2
+    "lognormal": Family(
+        lambda mu, sigma: torch.distributions.LogNormal(mu, sigma),
+        lambda mu, sigma: mu,
+        lambda mu, sigma: mu + sigma**2 / 2,
+        ("mu", "sigma"),
+    ),
+    # Gamma(shape k, rate r):  E log X = digamma(k) - log r,  log E X = log(k / r)
+    "gamma": Family(
+        lambda k, r: torch.distributions.Gamma(k, r),
+        lambda k, r: (
+            float(torch.special.digamma(torch.tensor(k, dtype=torch.float64))) - math.log(r)
+        ),
+        lambda k, r: math.log(k / r),
+        ("shape k", "rate r"),
+    ),
+    # Uniform(a, b), 0 <= a < b:  E log X = (b log b - a log a) / (b - a) - 1,
+    #                             log E X = log((a + b) / 2)
+    "uniform": Family(
+        lambda a, b: torch.distributions.Uniform(a, b),
+        lambda a, b: (b * math.log(b) - (a * math.log(a) if a > 0 else 0.0)) / (b - a) - 1,
+        lambda a, b: math.log((a + b) / 2),
+        ("low a", "high b"),
+    ),
+    # Exponential(rate r), second parameter unused:  E log X = -gamma - log r,  log E X = -log r
+    "exponential": Family(
+        lambda r, _: torch.distributions.Exponential(r),
+        lambda r, _: -EULER_GAMMA - math.log(r),
+        lambda r, _: -math.log(r),
+        ("rate r", "(unused)"),
+    ),
+}
+
+DEFAULTS = {"lognormal": (0.0, 1.0), "gamma": (2.0, 1.0), "uniform": (0.0, 4.0),
+            "exponential": (1.0, 0.0)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MonteCarlo:
+    """E[log X] and log E[X]: Monte Carlo from samples, and exact (closed form)."""
+
+    name: str
+    log_samples: torch.Tensor  # (S,) log x_s
+    mc_expected_log: float
+    mc_log_expected: float
+    expected_log: float
+    log_expected: float
+
+
+def monte_carlo_jensen(
+    name: str,
+    a: float,
+    b: float,
+    num_samples: int = 5_000,
+    generator: torch.Generator | None = None,
+) -> MonteCarlo:
+    """Draw S samples of X from FAMILIES[name](a, b) and compare the two sides of Jensen.
+
+    E[log X] ~= (1/S) sum_s log x_s    <=    log E[X] ~= log (1/S) sum_s x_s
+    """
+    if name not in FAMILIES:
+        raise ValueError(f"name must be one of {sorted(FAMILIES)}, found {name!r}")
+    family = FAMILIES[name]
+    distribution = family.make(float(a), float(b))
+    if generator is None:
+        x = distribution.sample((num_samples,))  # (S,)
+    else:  # torch.distributions samples from the global stream: seed a private copy of it
+        seed = int(torch.randint(2**62, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            x = distribution.sample((num_samples,))  # (S,)
+    log_x = torch.log(x.double())  # (S,)
+    return MonteCarlo(
+        name=name,
+        log_samples=log_x,
+        mc_expected_log=float(log_x.mean()),
+        mc_log_expected=float(torch.logsumexp(log_x, 0) - math.log(num_samples)),
+        expected_log=float(family.expected_log(float(a), float(b))),
+        log_expected=float(family.log_expected(float(a), float(b))),
+    )
+
+
+def draw_monte_carlo(result: MonteCarlo, fig: Figure | None = None) -> Figure:
+    """A histogram of log x_s with both sides of Jensen marked, Monte Carlo and exact."""
+    if fig is None:
+        fig = plt.figure(figsize=(7, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    fig.jensen_artists = {"ax": ax}
+    return update_monte_carlo(fig, result)
+
+
+def update_monte_carlo(fig: Figure, result: MonteCarlo) -> Figure:
+    """Redraw the histogram and the four marks for a new ``MonteCarlo`` result."""
+    artists = getattr(fig, "jensen_artists", None)
+    if artists is None or "ax" not in artists:
+        raise ValueError("fig must come from draw_monte_carlo, found a figure without its artists")
+    ax = artists["ax"]
+    ax.cla()
+    log_x = result.log_samples.numpy()
+    low, high = np.quantile(log_x, [0.001, 0.999])
+    ax.hist(log_x, bins=60, range=(low, high), density=True, color="0.75")
+    ax.axvline(result.mc_expected_log, color="tab:red", lw=2, label="E[log X], Monte Carlo")
+    ax.axvline(result.expected_log, color="tab:red", ls=":", lw=2, label="E[log X], exact")
+    ax.axvline(result.mc_log_expected, color="tab:green", lw=2, label="log E[X], Monte Carlo")
+    ax.axvline(result.log_expected, color="tab:green", ls=":", lw=2, label="log E[X], exact")
+    gap = result.mc_log_expected - result.mc_expected_log
+    ax.set(xlabel="log x", ylabel="density of log X",
+           title=f"{result.name}: E[log X] <= log E[X], gap {gap:.3f} (exact "
+                 f"{result.log_expected - result.expected_log:.3f})")  # fmt: skip
+    ax.legend(fontsize="small", loc="upper left")
+    return fig
+
+
+def explore_monte_carlo(num_samples: int = 5_000):
+    """A dropdown over FAMILIES and two parameter sliders; returns the widget box."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    name = widgets.Dropdown(options=sorted(FAMILIES), value="lognormal", description="X ~")
+    a = widgets.FloatSlider(value=0.0, min=-2.0, max=4.0, step=0.05, description="mu")
+    b = widgets.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.05, description="sigma")
+    out = widgets.Output()
+    fig = Figure(figsize=(7, 3.6), layout="constrained")  # outside pyplot: shown once, below
+    fig = draw_monte_carlo(monte_carlo_jensen("lognormal", 0.0, 1.0, num_samples), fig=fig)
+    ranges = {"lognormal": ((-2, 4), (0.05, 2.5)), "gamma": ((0.2, 10), (0.1, 5)),
+              "uniform": ((0, 5), (0.1, 10)), "exponential": ((0.1, 5), (0, 0))}  # fmt: skip
+
+    def on_family(_=None):
+        (a_low, a_high), (b_low, b_high) = ranges[name.value]
+        a_default, b_default = DEFAULTS[name.value]
+        with a.hold_trait_notifications(), b.hold_trait_notifications():
+            a.min, a.max, a.value = -100, 100, a_default
+            a.min, a.max = a_low, a_high
+            b.min, b.max, b.value = -100, 100, b_default
+            b.min, b.max = b_low, b_high
+        a.description, b.description = FAMILIES[name.value].parameters
+        redraw()
+
+    def redraw(_=None):
+        low_b = max(b.value, a.value + 0.1) if name.value == "uniform" else b.value
+        update_monte_carlo(fig, monte_carlo_jensen(name.value, a.value, low_b, num_samples))
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    name.observe(on_family, names="value")
+    a.observe(redraw, names="value")
+    b.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([name, a, b]), out])
