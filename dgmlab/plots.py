@@ -214,7 +214,7 @@ def show_probabilities(
     if colorbar:
         image_axes = list(fig.axes)
         bar = fig.colorbar(image_axes[0].images[0], ax=image_axes, shrink=0.9)
-        bar.set_label("p(x_d = 1)")
+        bar.set_label(r"$p(x_d = 1)$")
     return fig
 
 
