@@ -169,11 +169,12 @@ class Bars:
                 f"x must be binary (entries 0 or 1), found {int(not_binary.sum())} other "
                 f"entries, e.g. {x[not_binary][0].item():.4g}"
             )
-        t = self.templates(torch.float64, device=x.device)  # (C, D)
-        x64 = x.to(torch.float64)
+        # exact in float64, on the CPU (MPS has no float64); the result follows x
+        t = self.templates(torch.float64)  # (C, D)
+        x64 = x.detach().to("cpu", torch.float64)
         # |x - t| summed over pixels: sum(x) + sum(t) - 2 x.t
         distance = x64.sum(-1, keepdim=True) + t.sum(-1) - 2.0 * x64 @ t.T  # (B, C)
-        return self._log_p_given_distance(distance).to(x.dtype)
+        return self._log_p_given_distance(distance).to(device=x.device, dtype=x.dtype)
 
     def entropy(self) -> float:
         """H(p_data) in nats, exactly, so -H is the best expected log-likelihood of any model.
