@@ -1,0 +1,193 @@
+"""What every benchmark shares: timing side by side, the machine's description, result rows.
+
+Timings on a shared machine are noisy, so the suite never trusts one number:
+
+- ``interleaved`` runs the competitors in turn, repeat after repeat (with the order rotated),
+  so a burst of load hits all of them; the ratio is taken within each repeat and the
+  median over repeats is reported.
+- ``median_seconds`` times one thing several times and reports the median.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Config:
+    """How hard to measure. ``quick`` checks the machinery in seconds; ``full`` is the record."""
+
+    mode: str = "quick"
+    device: str = "cpu"
+    threads: int = 1
+    class_size: int = 30
+    out: Path = ROOT / "benchmarks" / "results"
+
+    @property
+    def full(self) -> bool:
+        return self.mode == "full"
+
+
+@dataclass
+class Target:
+    """One promise: ``what`` measured ``value`` against ``target`` (``met`` None: not judged)."""
+
+    what: str
+    value: float | None
+    target: str
+    met: bool | None
+    unit: str = ""
+
+
+@dataclass
+class Result:
+    """What one benchmark found: table rows, headline targets, notes, or why it was skipped."""
+
+    name: str
+    title: str
+    rows: list[dict] = field(default_factory=list)
+    tables: dict[str, list[dict]] = field(default_factory=dict)  # more tables, by heading
+    targets: list[Target] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    seconds: float = 0.0
+    figures: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> list[float]:
+    """Wall-clock seconds of ``fn()`` over ``repeats`` runs, after ``warmup`` untimed runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def interleaved(
+    competitors: dict[str, Callable[[], object]], repeats: int, warmup: int = 1
+) -> dict[str, list[float]]:
+    """Seconds of each competitor per repeat, run in turn (order rotated every repeat).
+
+    Returns:
+        name -> [seconds of repeat 0, repeat 1, ...]; entry r of every list comes from the
+        same round, so ratios are taken round by round.
+    """
+    names = list(competitors)
+    for _ in range(warmup):
+        for name in names:
+            competitors[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            competitors[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def ratio_median(numerator: list[float], denominator: list[float]) -> float:
+    """Median over rounds of numerator[r] / denominator[r] (two lists from ``interleaved``)."""
+    return median([a / b for a, b in zip(numerator, denominator, strict=True)])
+
+
+def synchronize(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def machine(config: Config) -> dict:
+    """The machine, the software and the commit the numbers come from."""
+    cuda = torch.cuda.is_available()
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        load = None
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "cpu": _cpu_model(),
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "load_average_at_start": load,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": config.threads,
+        "device": config.device,
+        "cuda_available": cuda,
+        "gpu": torch.cuda.get_device_name(0) if cuda else None,
+        "platform": platform.platform(),
+        "command": " ".join([Path(sys.executable).name, "-m", "benchmarks", *sys.argv[1:]]),
+    }
+
+
+def course_environment(**extra: str) -> dict[str, str]:
+    """The environment kernels and nbgrader run in: this interpreter's bin/ first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("DGMLAB_GRADING_SEED", None)
+    env.update(extra)
+    return env
+
+
+def notebooks(folder: Path) -> list[Path]:
+    """Every notebook under ``folder``, sorted, checkpoints left out."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)

@@ -1,0 +1,192 @@
+"""The benchmark suite runs in its quick mode and writes well-formed results.
+
+No timing is asserted anywhere: the numbers depend on the machine. What is checked is that
+every benchmark runs, reports rows and targets of the right shape, and that the helpers
+measure side by side (interleaved, order rotated) and render what they are given.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import common, notebooks, run  # noqa: E402
+
+FAST_ITEMS = "training,quality,scaling,widgets,gpu"
+
+
+def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--mode", "quick", "--out", str(tmp_path), *args],
+        cwd=ROOT,
+        env=common.course_environment(MPLBACKEND="Agg"),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _check_report(report: dict, items: list[str]) -> None:
+    assert report["schema"] == run.SCHEMA and report["mode"] == "quick"
+    for key in ("date", "commit", "cpu", "cores", "torch", "torch_threads", "cuda_available"):
+        assert key in report["machine"], key
+    assert list(report["benchmarks"]) == items
+    for name, bench in report["benchmarks"].items():
+        skipped = bench["skipped"]
+        assert not (skipped or "").startswith("error"), f"{name} crashed: {skipped}"
+        if skipped:
+            continue
+        assert bench["rows"], f"{name}: no rows"
+        assert bench["targets"], f"{name}: no targets"
+        for target in bench["targets"]:
+            assert set(target) == {"what", "value", "target", "met", "unit"}
+            assert target["met"] in (True, False, None)
+            assert target["value"] is None or isinstance(target["value"], (int, float))
+
+
+@pytest.fixture(scope="module")
+def fast_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    done = _bench(out, "--only", FAST_ITEMS)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return out, done.stdout
+
+
+def test_quick_mode_writes_json_markdown_and_plot(fast_report):
+    out, stdout = fast_report
+    report = json.loads((out / "quick.json").read_text())
+    _check_report(report, FAST_ITEMS.split(","))
+    summary = (out / "quick.md").read_text()
+    assert "## Targets" in summary and report["machine"]["commit"] in summary
+    assert (out / "quick_scaling.png").stat().st_size > 10_000
+    assert "wrote" in stdout and ("[met]" in stdout or "[MISSED]" in stdout)
+
+
+def test_quick_mode_results_are_sane(fast_report):
+    """Catches a training comparison that is not like for like, or a broken quality metric."""
+    out, _ = fast_report
+    benches = json.loads((out / "quick.json").read_text())["benchmarks"]
+    for row in benches["training"]["rows"]:
+        assert row["same_steps_as_hand"], "fit and the hand loop took different steps"
+        assert row["fit/hand"] > 0 and row["fit/dataloader"] > 0
+    for row in benches["quality"]["rows"]:  # bars: E log p(x) can never beat -H(p_data)
+        assert row["gap_nats"] >= -1e-4
+    for row in benches["quality"]["tables"]["digits"]:
+        iw = next(v for k, v in row.items() if k.startswith("test IW NLL"))
+        assert 0 < iw <= row["uniform"] + 50
+    sizes = [r for r in benches["scaling"]["rows"] if r["ms"] is not None]
+    assert all(r["ms"] > 0 for r in sizes)
+    gpu = benches["gpu"]
+    import torch
+
+    assert (gpu["skipped"] is None) == torch.cuda.is_available()
+
+
+@pytest.mark.notebook
+def test_notebook_benchmark_measures_time_and_memory(tmp_path):
+    done = _bench(tmp_path, "--only", "notebooks")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "quick.json").read_text())
+    _check_report(report, ["notebooks"])
+    (row, total) = report["benchmarks"]["notebooks"]["rows"]
+    assert row["ok"], row["error"]
+    assert row["seconds"] > 0 and total["notebook"] == "TOTAL"
+    assert 50 < row["peak_MB"] < 10_000  # a kernel with torch imported holds > 50 MB
+
+
+@pytest.mark.grading
+@pytest.mark.xdist_group("grading")
+def test_grading_benchmark_grades_a_solution_with_full_marks(tmp_path):
+    done = _bench(tmp_path, "--only", "grading")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "quick.json").read_text())
+    _check_report(report, ["grading"])
+    assert all(r["full_marks"] for r in report["benchmarks"]["grading"]["rows"])
+
+
+# --- the helpers ----------------------------------------------------------------------------
+
+
+def test_interleaved_rotates_the_order_and_pairs_rounds():
+    """Catches always running the competitors in one order (a drift would favour one)."""
+    calls = []
+    times = common.interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                               repeats=4, warmup=0)  # fmt: skip
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert [len(v) for v in times.values()] == [4, 4]
+
+
+def test_ratio_median_is_taken_round_by_round():
+    """Catches median(a) / median(b), which mixes rounds with different load."""
+    a, b = [1.0, 10.0, 100.0], [1.0, 5.0, 100.0]
+    assert common.ratio_median(a, b) == 1.0
+    assert common.median(a) / common.median(b) == 2.0
+
+
+def test_tree_rss_from_proc_counts_children(tmp_path):
+    """The /proc fallback sums the memory of the process's descendants, not its own."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("no /proc on this platform")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        import time
+
+        time.sleep(0.5)
+        import os
+
+        found = notebooks._tree_rss_proc(os.getpid())
+        assert found >= 5e6  # a Python interpreter holds several MB
+        assert notebooks._tree_rss_proc(child.pid) == 0  # it has no children
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_markdown_renders_rows_targets_and_skips():
+    report = {
+        "mode": "quick",
+        "seconds": 1.0,
+        "machine": {
+            "date": "d", "commit": "abc1234", "dirty": False, "cpu": "c", "cores": 2,
+            "memory_gib": 1, "load_average_at_start": [0, 0, 0], "python": "3", "torch": "2",
+            "torch_threads": 1, "device": "cpu", "gpu": None, "command": "python -m benchmarks",
+        },
+        "benchmarks": {
+            "x": common.Result("x", "X", rows=[{"a": 1, "b|c": "y|z"}],
+                               targets=[common.Target("w", 2.0, "<= 1", False, "s")]).to_json(),
+            "y": common.Result("y", "Y", skipped="nothing to measure").to_json(),
+        },
+    }  # fmt: skip
+    text = run.markdown(report)
+    assert "| x | w | 2.0 s | <= 1 | **MISSED** |" in text
+    assert "y\\|z" in text  # a pipe inside a cell must not split the table
+    assert "Skipped: nothing to measure" in text and "`abc1234`" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--only", "nonsense"], "unknown item(s) ['nonsense']"),
+        (["--threads", "0"], "--threads must be >= 1, found 0"),
+        (["--class-size", "1"], "--class-size must be >= 2, found 1"),
+    ],
+)
+def test_command_line_errors(args, message, capsys, tmp_path):
+    assert run.main([*args, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cuda_without_a_gpu_is_refused(capsys, tmp_path, monkeypatch):
+    """--device cuda on a machine without one fails loudly instead of measuring the CPU."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert run.main(["--device", "cuda", "--out", str(tmp_path)]) == 2
+    assert "torch finds no CUDA device" in capsys.readouterr().err
