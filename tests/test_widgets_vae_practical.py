@@ -38,7 +38,7 @@ def test_latent_mosaic_puts_each_decoded_image_at_its_grid_point():
     dec = _decoder(2, 16)
     num, lim = 5, 2.0
     mosaic = latent_mosaic(dec, num=num, z_limit=lim)
-    assert mosaic.shape == (num * 4, num * 4)
+    assert mosaic.shape == (num * 5 - 1, num * 5 - 1)  # 4x4 tiles, 1-pixel gaps between them
     ticks = torch.linspace(-lim, lim, num)
     # tile (row i, column j) shows z = (ticks[j], ticks[num - 1 - i]): z_1 right, z_2 up
     # (catches a transposed grid, an upside-down z_2 axis and a scrambled tile layout)
@@ -46,13 +46,18 @@ def test_latent_mosaic_puts_each_decoded_image_at_its_grid_point():
         z = torch.tensor([[ticks[j], ticks[num - 1 - i]]])
         with torch.no_grad():
             expected = torch.sigmoid(dec(z))[0].view(4, 4)
-        tile = mosaic[4 * i : 4 * i + 4, 4 * j : 4 * j + 4]
+        tile = mosaic[5 * i : 5 * i + 4, 5 * j : 5 * j + 4]
         torch.testing.assert_close(tile, expected)
+    assert torch.all(mosaic[4::5, :] == 0.5) and torch.all(mosaic[:, 4::5] == 0.5)  # the gaps
+    plain = latent_mosaic(dec, num=num, z_limit=lim, gap=0)
+    torch.testing.assert_close(plain[4:8, 8:12], mosaic[5:9, 10:14])
 
 
 def test_latent_mosaic_error_messages():
     with pytest.raises(ValueError, match="z_limit must be positive, found -1"):
         latent_mosaic(_decoder(2, 16), z_limit=-1.0)
+    with pytest.raises(ValueError, match="gap must be >= 0, found -1"):
+        latent_mosaic(_decoder(2, 16), gap=-1)
     with pytest.raises(ValueError, match="num must be >= 1, found 0"):
         latent_mosaic(_decoder(2, 16), num=0)
     with pytest.raises(ValueError, match="square number of pixels"):

@@ -166,7 +166,7 @@ def plot_latent_map(
 
 
 def latent_mosaic(
-    decoder, num: int = 15, z_limit: float = Z_LIMIT, size: int | None = None
+    decoder, num: int = 15, z_limit: float = Z_LIMIT, size: int | None = None, gap: int = 1
 ) -> torch.Tensor:
     """The decoder's mean images sigmoid(logits(z)) over a num x num grid of the latent plane.
 
@@ -179,11 +179,13 @@ def latent_mosaic(
         num: tiles per side.
         z_limit: the grid spans [-z_limit, z_limit] in each latent dimension.
         size: the image side (D = size * size); inferred if None.
+        gap: pixels of mid-grey (0.5) between neighbouring tiles, so they read as separate.
 
     Returns:
-        (num * size, num * size) one image of all the tiles, values in [0, 1].
+        (num * (size + gap) - gap,) * 2: one image of all the tiles, values in [0, 1].
     """
     checks.positive_int("num", num)
+    checks.positive_int("gap", gap, minimum=0)
     if not z_limit > 0:
         raise ValueError(f"z_limit must be positive, found {z_limit!r}")
     param = next(decoder.parameters())
@@ -194,11 +196,14 @@ def latent_mosaic(
         probs = torch.sigmoid(decoder(z)).to("cpu", torch.float32)  # (num, num, D)
     side = image_side(probs.shape[-1], size, name="decoder(z)")
     tiles = probs.view(num, num, side, side)  # (row, col, y, x)
-    return tiles.permute(0, 2, 1, 3).reshape(num * side, num * side)
+    step = side + gap
+    tiles = torch.nn.functional.pad(tiles, (0, gap, 0, gap), value=0.5)  # (row, col, step, step)
+    mosaic = tiles.permute(0, 2, 1, 3).reshape(num * step, num * step)  # (row y, col x)
+    return mosaic[: num * step - gap, : num * step - gap]
 
 
 def show_latent_mosaic(
-    decoder, num: int = 15, z_limit: float = Z_LIMIT, ax: Axes | None = None
+    decoder, num: int = 12, z_limit: float = Z_LIMIT, ax: Axes | None = None
 ) -> Axes:
     """Draw ``latent_mosaic`` with the latent coordinates on the axes."""
     mosaic = latent_mosaic(decoder, num, z_limit)
