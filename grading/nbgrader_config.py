@@ -70,6 +70,7 @@ c.SandboxKernelManager.hide = [
     HERE,
     os.path.normpath(os.path.join(HERE, c.CourseDirectory.source_directory)),
     os.path.join(_REPO, ".git"),
+    *[p for p in os.environ.get("DGMGRADE_HIDE", "").split(os.pathsep) if p],
 ]
 c.SandboxKernelManager.submissions_root = os.path.join(HERE, "autograded")
 c.Autograde.autograde_preprocessors = [

@@ -50,6 +50,7 @@ def make_course(target: Path) -> Path:
         target / "grading" / "dgmgrade",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    shutil.copy(GRADING / "grade.py", target / "grading" / "grade.py")
     (target / "exercises").mkdir()
     return target / "grading"
 

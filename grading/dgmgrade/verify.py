@@ -136,7 +136,8 @@ def run_jobs(jobs: list[dict], *, hide: list[str], workdir: Path | None = None) 
                 )
             else:
                 command = [sys.executable, str(HARNESS), str(job_file)]
-            budget = 120 + len(job["seeds"]) * len(job["tests"]) * (job["timeout"] + 5)
+            many = max(1, len(job.get("students") or []))
+            budget = 120 + many * len(job["seeds"]) * len(job["tests"]) * (job["timeout"] + 5)
             env = {k: v for k, v in os.environ.items() if k != "DGMLAB_GRADING_SEED"}
             env["PYTHONNOUSERSITE"] = "1"
             try:
@@ -229,6 +230,55 @@ def verdicts(raw: list[dict], tests: list[dict], seeds: list[str | None]) -> lis
                     )
                 )
     return out
+
+
+def verify_many(
+    source: Path, submissions: dict[str, Path], *, seeds: list[str | None], hide: list[str]
+) -> dict[str, tuple[list[Verdict], list[str]]]:
+    """Verify many submissions of one notebook in one sandboxed interpreter (torch is imported
+    once); each test of each submission still runs in its own forked child."""
+    setup, tests, locked = source_cells(source)
+    students, notes = [], {}
+    for key, path in submissions.items():
+        code, names, notes[key] = student_code(path, locked)
+        students.append({"key": key, "student": code, "names": names})
+    job = {
+        "setup": setup,
+        "student": "",
+        "names": [],
+        "students": students,
+        "tests": [{"id": t["id"], "source": t["source"]} for t in tests],
+        "seeds": seeds,
+        "timeout": TEST_TIMEOUT,
+    }
+    (raw,) = run_jobs([job], hide=hide)
+    out = {}
+    for key in submissions:
+        mine = [r for r in raw if r.get("key") == key or "error" in r]
+        out[key] = (verdicts(mine, tests, seeds), notes[key])
+    return out, tests
+
+
+def verify_code(
+    source: Path, codes: dict[str, str], *, seeds: list[str | None], hide: list[str]
+) -> dict[str, list[Verdict]]:
+    """Verify answers given as code (the wrong-answer catalogue), many per interpreter."""
+    setup, tests, _ = source_cells(source)
+    students = [{"key": k, "student": c, "names": _defined(c)} for k, c in codes.items()]
+    job = {
+        "setup": setup,
+        "student": "",
+        "names": [],
+        "students": students,
+        "tests": [{"id": t["id"], "source": t["source"]} for t in tests],
+        "seeds": seeds,
+        "timeout": TEST_TIMEOUT,
+    }
+    (raw,) = run_jobs([job], hide=hide)
+    return {
+        k: verdicts([r for r in raw if r.get("key") == k or "error" in r], tests, seeds)
+        for k in codes
+    }
 
 
 def verify_notebook(

@@ -1,0 +1,89 @@
+"""The out-of-process verifier (grading/dgmgrade) that decides every grade, on every assignment:
+the solution passes under many grading seeds, the untouched exercise fails every test, each
+wrong answer of the catalogue fails with its message, each valid alternative passes.
+
+DGMLAB_TEST_VERIFY_SEEDS sets how many seeds the sweep uses (default 50: all run in one
+sandboxed interpreter, each test in a forked child, so the sweep costs seconds per seed).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from course import EXERCISES, GRADING, SOLUTIONS, assignments, notebooks
+from wrong_answers import VALID, WRONG
+
+sys.path.insert(0, str(GRADING))
+from dgmgrade import sandbox, verify  # noqa: E402
+
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("verify")]
+
+SEEDS = [str(s) for s in range(int(os.environ.get("DGMLAB_TEST_VERIFY_SEEDS", "50")))]
+HIDE = [str(SOLUTIONS.parent / ".git"), str(GRADING)]
+
+
+def _source(assignment):
+    (path,) = notebooks(SOLUTIONS / assignment)
+    return path
+
+
+def test_the_sandbox_is_available_here():
+    ok, why = sandbox.available()
+    assert ok, f"grading would run unsandboxed: {why}"
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_solution_passes_under_every_seed(assignment):
+    source = _source(assignment)
+    found, tests = verify.verify_many(source, {"solution": source}, seeds=SEEDS, hide=HIDE)
+    verdicts, notes = found["solution"]
+    assert len(verdicts) == len(SEEDS) * len(tests)
+    failed = [(v.cell, v.seed, v.ename, v.evalue[:200]) for v in verdicts if not v.passed]
+    assert not failed, failed
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_untouched_exercise_fails_every_test(assignment):
+    source = _source(assignment)
+    release = EXERCISES / assignment / source.name
+    found, tests = verify.verify_many(source, {"untouched": release}, seeds=SEEDS[:3], hide=HIDE)
+    passed = [(v.cell, v.seed) for v in found["untouched"][0] if v.passed]
+    assert not passed, passed
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    """Every wrong answer and valid alternative, verified: one interpreter per assignment."""
+    out = {}
+    for assignment in WRONG:
+        codes = {}
+        for function, cases in WRONG[assignment].items():
+            for i, (source, _hint) in enumerate(cases):
+                codes[f"wrong:{function}:{i}"] = source
+        for function, cases in VALID[assignment].items():
+            for i, source in enumerate(cases):
+                codes[f"valid:{function}:{i}"] = source
+        out[assignment] = verify.verify_code(_source(assignment), codes, seeds=["7"], hide=HIDE)
+    return out
+
+
+WRONG_CASES = [(a, f, i) for a, fs in WRONG.items() for f, cs in fs.items() for i in range(len(cs))]
+VALID_CASES = [(a, f, i) for a, fs in VALID.items() for f, cs in fs.items() for i in range(len(cs))]
+
+
+@pytest.mark.parametrize(("assignment", "function", "index"), WRONG_CASES)
+def test_wrong_answer_is_graded_zero_with_its_message(catalogue, assignment, function, index):
+    _, hint = WRONG[assignment][function][index]
+    verdicts = catalogue[assignment][f"wrong:{function}:{index}"]
+    (v,) = [v for v in verdicts if v.cell == f"test_{function}"]
+    assert not v.passed, f"the grader accepted a wrong {function}"
+    assert hint in v.evalue, f"expected {hint!r} in the message, got {v.ename}: {v.evalue}"
+
+
+@pytest.mark.parametrize(("assignment", "function", "index"), VALID_CASES)
+def test_valid_alternative_is_graded_full(catalogue, assignment, function, index):
+    verdicts = catalogue[assignment][f"valid:{function}:{index}"]
+    (v,) = [v for v in verdicts if v.cell == f"test_{function}"]
+    assert v.passed, f"the grader rejected a valid {function}: {v.ename}: {v.evalue} {v.blocked}"
