@@ -192,7 +192,8 @@ def monte_carlo_jensen(
     if name not in FAMILIES:
         raise ValueError(f"name must be one of {sorted(FAMILIES)}, found {name!r}")
     family = FAMILIES[name]
-    distribution = family.make(float(a), float(b))
+    # float64: a float32 uniform is exactly 0 once in 2^24 draws, and log 0 = -inf
+    distribution = family.make(*(torch.tensor(float(v), dtype=torch.float64) for v in (a, b)))
     if generator is None:
         x = distribution.sample((num_samples,))  # (S,)
     else:  # torch.distributions samples from the global stream: seed a private copy of it
