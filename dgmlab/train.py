@@ -269,7 +269,10 @@ def fit(
             perm = torch.randperm(N, generator=generator, device=generator.device).to(device)
             n_steps = min(batches_per_epoch, total_steps - step)
             losses = None  # (n_steps,) on the device, filled without synchronising
-            sizes = torch.zeros(n_steps, dtype=torch.float64)
+            # examples per step: batch_size, and what is left for a short last batch
+            sizes = torch.tensor(
+                [min(batch_size, N - i * batch_size) for i in range(n_steps)], dtype=torch.float64
+            )
             for i in range(n_steps):
                 index = perm[i * batch_size : (i + 1) * batch_size]  # (b,)
                 batch = tuple(t[index] for t in tensors)
@@ -280,7 +283,6 @@ def fit(
                 if losses is None:
                     losses = torch.empty(n_steps, dtype=loss.dtype, device=loss.device)
                 losses[i] = loss.detach()
-                sizes[i] = index.shape[0]
                 step += 1
                 bar.update(1)
                 if eval_every is not None and step % eval_every == 0:
