@@ -143,7 +143,8 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def print_summary(report: dict) -> None:
+def print_summary(report: dict, flush: bool = False) -> None:
+    """Print each benchmark's tables and verdicts (as each finishes, and at the end)."""
     for name, b in report["benchmarks"].items():
         print(f"\n== {name}: {b['title']} ({b['seconds']:.0f} s)")
         if b["skipped"]:
@@ -158,6 +159,8 @@ def print_summary(report: dict) -> None:
             print(
                 f"   [{_verdict(t['met']).strip('*')}] {t['what']}: {value} (target {t['target']})"
             )
+    if flush:
+        sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         result.seconds = time.perf_counter() - t0
         report["benchmarks"][name] = result.to_json()
         report["benchmarks"][name]["ran_at"] = machine(config)["date"]
+        print_summary({"benchmarks": {name: report["benchmarks"][name]}}, flush=True)
     report["seconds"] = time.perf_counter() - start
     previous = out / f"{args.mode}.json"
     if args.update and previous.exists():  # read now, not at the start: another run may write
@@ -212,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         report["machine"]["command"] += " (merged with earlier results)"
     (out / f"{args.mode}.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / f"{args.mode}.md").write_text(markdown(report) + "\n")
+    print("\n==== summary ====")
     print_summary(report)
     print(f"\nwrote {out / (args.mode + '.json')} and {out / (args.mode + '.md')}")
     return 1 if failed else 0

@@ -160,8 +160,9 @@ def _plot(series, config: Config) -> str:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
-    fig = Figure(figsize=(12, 3.4), layout="constrained")
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
     axes = fig.subplots(1, len(series))
     for ax, (name, (symbol, sizes, secs)) in zip(axes, series.items(), strict=True):
         ms = [s * 1e3 for s in secs]
@@ -169,7 +170,8 @@ def _plot(series, config: Config) -> str:
         # the linear reference through the largest point: time proportional to size
         ref = [ms[-1] * s / sizes[-1] for s in sizes]
         ax.loglog(sizes, ref, "--", color="grey", label="linear (slope 1)")
-        ax.set_title(name, fontsize="medium")
+        ax.set_title(name.replace(" vs ", "\nvs "), fontsize="medium")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(symbol)
         ax.set_ylabel("median ms")
         ax.legend(fontsize="small")
