@@ -10,13 +10,19 @@ import torch  # noqa: E402
 
 from dgmlab.data import Bars  # noqa: E402
 from dgmlab.evidence import exact_elbo, log_evidence  # noqa: E402
-from dgmlab.widgets.elbo import ElboView, bar_decoder, best_gaussian, explore_elbo  # noqa: E402
+from dgmlab.models import bar_decoder  # noqa: E402
+from dgmlab.widgets.elbo import ElboView, best_gaussian, explore_elbo  # noqa: E402
 
 DTYPE = torch.float64
 
 
+def lecture_decoder():
+    """Lecture 04's decoder: the library's hand-set bar decoder, sharpness 6, in float64."""
+    return bar_decoder(sharpness=6.0).double()
+
+
 def test_bar_decoder_draws_each_column_on_a_quarter_of_the_prior():
-    dec = bar_decoder()
+    dec = lecture_decoder()
     # the middle of each equal-mass interval of N(0, 1): quantiles 1/8, 3/8, 5/8, 7/8
     z = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor([1, 3, 5, 7]) / 8.0)
     with torch.no_grad():
@@ -30,7 +36,7 @@ def test_bar_decoder_is_close_to_the_data_generator():
     bars = Bars()
     x, _ = bars.sample(2000, generator=torch.Generator().manual_seed(0), dtype=DTYPE)
     with torch.no_grad():
-        mean_log_p_x = log_evidence(x, bar_decoder()).mean().item()
+        mean_log_p_x = log_evidence(x, lecture_decoder()).mean().item()
     # measured -4.68 against -H = -4.56; a decoder with the wrong column order scores ~ -12
     assert -bars.entropy() - 0.2 < mean_log_p_x <= -bars.entropy() + 0.05
 
@@ -38,14 +44,14 @@ def test_bar_decoder_is_close_to_the_data_generator():
 def test_bar_decoder_error_messages():
     with pytest.raises(ValueError, match="flip_prob must be in"):
         bar_decoder(flip_prob=0.0)
-    with pytest.raises(ValueError, match="steepness must be positive, found -1"):
-        bar_decoder(steepness=-1.0)
+    with pytest.raises(ValueError, match="sharpness must be a positive number, found -1"):
+        bar_decoder(sharpness=-1.0)
     with pytest.raises(ValueError, match="size must be >= 2, found 1"):
         bar_decoder(size=1)
 
 
 def test_best_gaussian_beats_the_posterior_moments_and_leaves_a_positive_gap():
-    dec, x = bar_decoder(), Bars().templates(DTYPE)[:2]
+    dec, x = lecture_decoder(), Bars().templates(DTYPE)[:2]
     mu0, sigma0 = best_gaussian(x, dec, steps=0)  # the posterior's mean and std
     mu, sigma = best_gaussian(x, dec)
     with torch.no_grad():
@@ -56,7 +62,7 @@ def test_best_gaussian_beats_the_posterior_moments_and_leaves_a_positive_gap():
 
 
 def test_view_update_returns_exact_numbers_and_draws_the_blue_area():
-    dec, x = bar_decoder(), Bars().templates(DTYPE)[2]
+    dec, x = lecture_decoder(), Bars().templates(DTYPE)[2]
     view = ElboView(x, dec)
     for mu, sigma in [(0.3, 0.2), (0.0, 1.0), (-1.0, 0.5)]:
         out = view.update(mu, sigma)
@@ -82,7 +88,7 @@ def test_view_update_returns_exact_numbers_and_draws_the_blue_area():
 
 def test_explorer_builds_and_follows_the_sliders():
     images = Bars().templates(DTYPE)
-    box = explore_elbo(images, bar_decoder(), titles=[f"column {c}" for c in range(4)])
+    box = explore_elbo(images, lecture_decoder(), titles=[f"column {c}" for c in range(4)])
     controls, readout = box.children[0].children, box.children[1]
     _, mu, sigma = controls
     mu.value, sigma.value = -0.3, 0.15

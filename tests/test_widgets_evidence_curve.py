@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from dgmlab import evidence  # noqa: E402
 from dgmlab.data import Bars  # noqa: E402
+from dgmlab.models import bar_decoder  # noqa: E402
 from dgmlab.widgets import evidence_curve as ec  # noqa: E402
 
 
@@ -26,7 +27,7 @@ def images():
 @pytest.mark.parametrize("probs", [None, (0.2, 0.4, 0.2, 0.2), (0.1, 0.2, 0.3, 0.4)])
 def test_bar_decoder_gives_each_bar_its_prior_mass(probs):
     # catches cuts at the wrong quantiles (e.g. cumsum off by one, or Phi instead of Phi^-1)
-    mass = ec.prior_mass_per_column(ec.bar_decoder(probs, sharpness=10.0))
+    mass = ec.prior_mass_per_column(bar_decoder(probs, sharpness=10.0))
     expected = torch.full((4,), 0.25, dtype=torch.float64) if probs is None else torch.tensor(probs)
     torch.testing.assert_close(mass, expected.double(), atol=2e-3, rtol=0)
 
@@ -34,7 +35,7 @@ def test_bar_decoder_gives_each_bar_its_prior_mass(probs):
 def test_bar_decoder_samples_are_bars_with_the_given_frequencies():
     # catches a swapped template (rows for columns) and wrong flip logits: 4000 samples,
     # binomial standard error ~0.0077 on a frequency, tolerance 5 of them
-    decoder = ec.bar_decoder((0.2, 0.4, 0.2, 0.2), sharpness=30.0, flip_prob=0.05)
+    decoder = bar_decoder((0.2, 0.4, 0.2, 0.2), sharpness=30.0, flip_prob=0.05)
     x = ec.sample_images(decoder, 4000, generator=torch.Generator().manual_seed(1))
     freq = ec.column_frequencies(x)
     torch.testing.assert_close(freq, torch.tensor([0.2, 0.4, 0.2, 0.2]).double(), atol=0.04, rtol=0)
@@ -50,7 +51,7 @@ def test_bar_decoder_with_sharp_cuts_reaches_the_data_entropy():
     bars = Bars()
     x, _ = bars.sample(3000, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
-        model = evidence.log_evidence(x, ec.bar_decoder(sharpness=40.0)).mean()
+        model = evidence.log_evidence(x, bar_decoder(sharpness=40.0)).mean()
     assert abs(model.item() - bars.log_prob(x).mean().item()) < 0.03
 
 
@@ -58,7 +59,7 @@ def test_bar_decoder_with_sharp_cuts_reaches_the_data_entropy():
 def test_curves_areas_and_the_widget_grid_accuracy(images, sharpness):
     # catches a posterior not divided by p(x), a prior without its 1/sqrt(2 pi), and a widget
     # grid too coarse for the lecture's decoders (the docstring promises 2e-3 nats)
-    decoder = ec.bar_decoder(sharpness=sharpness)
+    decoder = bar_decoder(sharpness=sharpness)
     exact = evidence.log_evidence(images, decoder)
     for b in range(images.shape[0]):
         curves = ec.evidence_curves(images[b], decoder)
@@ -71,7 +72,7 @@ def test_curves_areas_and_the_widget_grid_accuracy(images, sharpness):
 
 def test_warp_evaluates_the_decoder_at_scale_z_plus_shift(images):
     # catches shift and scale applied in the other order, (z + shift) * scale
-    decoder = ec.bar_decoder()
+    decoder = bar_decoder()
     grid = evidence.simpson_grid(num_points=201)
     curves = ec.evidence_curves(images[0], decoder, scale=2.0, shift=0.5, grid=grid)
     with torch.no_grad():
@@ -82,7 +83,7 @@ def test_warp_evaluates_the_decoder_at_scale_z_plus_shift(images):
 
 
 def test_figure_updates_in_place_and_fast(images):
-    decoder = ec.bar_decoder()
+    decoder = bar_decoder()
     fig = ec.draw_evidence_curves(ec.evidence_curves(images[0], decoder), image=images[0])
     texts = fig.evidence_artists
     seconds = []
@@ -100,7 +101,7 @@ def test_figure_updates_in_place_and_fast(images):
 
 
 def test_explorer_builds_headless(images):
-    box = ec.explore_evidence_curves(images[:3], ec.bar_decoder())
+    box = ec.explore_evidence_curves(images[:3], bar_decoder())
     dropdown, scale, shift = box.children[0].children
     dropdown.value, scale.value, shift.value = 2, 1.5, 0.3  # each change redraws
     plt.close("all")
@@ -108,17 +109,15 @@ def test_explorer_builds_headless(images):
 
 def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="column_probs must be 4 positive numbers summing to 1"):
-        ec.bar_decoder((0.5, 0.5, 0.5, 0.5))
+        bar_decoder((0.5, 0.5, 0.5, 0.5))
     with pytest.raises(ValueError, match="flip_prob must be in"):
-        ec.bar_decoder(flip_prob=0.7)
+        bar_decoder(flip_prob=0.7)
     with pytest.raises(ValueError, match="sharpness must be a positive number"):
-        ec.bar_decoder(sharpness=0.0)
+        bar_decoder(sharpness=0.0)
     with pytest.raises(ValueError, match="scale must be finite and non-zero"):
-        ec.evidence_curves(torch.zeros(16), ec.bar_decoder(), scale=0.0)
+        ec.evidence_curves(torch.zeros(16), bar_decoder(), scale=0.0)
     with pytest.raises(ValueError, match="x must have shape"):
-        ec.evidence_curves(torch.zeros(2, 16), ec.bar_decoder())
+        ec.evidence_curves(torch.zeros(2, 16), bar_decoder())
     with pytest.raises(ValueError, match="fig must come from draw_evidence_curves"):
-        ec.update_evidence_figure(
-            plt.figure(), ec.evidence_curves(torch.zeros(16), ec.bar_decoder())
-        )
+        ec.update_evidence_figure(plt.figure(), ec.evidence_curves(torch.zeros(16), bar_decoder()))
     plt.close("all")

@@ -1,5 +1,6 @@
 """Model families, one per file. Models hold no training loop."""
 
+from dgmlab.models.bar_decoder import bar_decoder
 from dgmlab.models.vae import (
     VAE,
     GenerativeNetwork,
@@ -10,6 +11,7 @@ from dgmlab.models.vae import (
 )
 
 __all__ = [
+    "bar_decoder",
     "GenerativeNetwork",
     "InferenceNetwork",
     "count_parameters",

@@ -26,59 +26,11 @@ from matplotlib.figure import Figure
 
 from dgmlab import checks
 from dgmlab.evidence import ExactElbo, exact_elbo, log_joint_on_grid, simpson_grid
-from dgmlab.models import GenerativeNetwork
 
 PLOT_RANGE = (-4.0, 4.0)  # the widest z range drawn
 NUM_POINTS = 1201  # Simpson grid on [-6, 6]: spacing 0.01, enough for sigma >= 0.05
 Z_RANGE = (-6.0, 6.0)
 BLUE, GREEN = "tab:blue", "tab:green"
-
-
-def bar_decoder(size: int = 4, flip_prob: float = 0.05, steepness: float = 6.0):
-    """A decoder set by hand to draw bars like the data generator: no training needed.
-
-    The prior N(0, 1) is cut into ``size`` equal-mass intervals at the normal
-    quantiles t_1 < ... < t_{size-1}; on interval c the decoder draws column c:
-
-        h_k = tanh(steepness (z - t_k)),   window_c = (h_c - h_{c+1}) / 2   (h_0 = 1, h_size = -1)
-        logit of a pixel in column c = log((1 - eps) / eps) (2 window_c - 1)
-
-    so away from the edges each pixel is right with probability 1 - flip_prob.
-    Larger ``steepness`` makes sharper edges (and boxier posteriors).
-
-    Returns:
-        A ``GenerativeNetwork`` (1 -> size - 1 tanh units -> size * size logits), float64.
-    """
-    checks.positive_int("size", size, minimum=2)
-    checks.probability("flip_prob", flip_prob, open_upper=True)
-    if not flip_prob > 0:
-        raise ValueError(f"flip_prob must be in (0, 1), found {flip_prob}")
-    if not steepness > 0:
-        raise ValueError(f"steepness must be positive, found {steepness}")
-    C, D = size, size * size
-    normal = torch.distributions.Normal(0.0, 1.0)
-    t = normal.icdf(torch.arange(1, C, dtype=torch.float64) / C)  # (C - 1,) thresholds
-    net = GenerativeNetwork(1, D, (C - 1,)).double()
-    # window_c = sum_k A[c, k] h_k + a_c, from h_0 = 1 and h_C = -1
-    A = torch.zeros(C, C - 1, dtype=torch.float64)
-    a = torch.zeros(C, dtype=torch.float64)
-    for c in range(C):
-        if c == 0:
-            a[c] += 0.5
-        else:
-            A[c, c - 1] += 0.5
-        if c == C - 1:
-            a[c] += 0.5
-        else:
-            A[c, c] -= 0.5
-    column_of_pixel = torch.arange(D) % size  # pixels flattened row by row
-    scale = math.log((1 - flip_prob) / flip_prob)
-    with torch.no_grad():
-        net.net[0].weight.copy_(torch.full((C - 1, 1), steepness, dtype=torch.float64))
-        net.net[0].bias.copy_(-steepness * t)
-        net.net[2].weight.copy_(2 * scale * A[column_of_pixel])  # (D, C - 1)
-        net.net[2].bias.copy_(scale * (2 * a[column_of_pixel] - 1))
-    return net
 
 
 def best_gaussian(
