@@ -118,12 +118,19 @@ def loop_dataloader(x, make_model, batch_size, steps, device) -> float:
     return float(loss.detach())
 
 
+def _quartiles(numerator: list[float], denominator: list[float]) -> str:
+    """The 25th-75th percentile of the per-round ratios: how far one round's noise reaches."""
+    ratios = sorted(a / b for a, b in zip(numerator, denominator, strict=True))
+    q1, q3 = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+    return f"{q1:.3f}-{q3:.3f}"
+
+
 def run(config: Config) -> Result:
     result = Result(
         "training", "Training-loop overhead: fit vs a hand-written and a DataLoader loop"
     )
-    steps = 400 if config.full else 20
-    repeats = 15 if config.full else 2
+    steps = 200 if config.full else 20
+    repeats = 31 if config.full else 2
     worst = 0.0
     for name, w in workloads(config).items():
         args = (w["x"], w["model"], w["batch_size"], steps, config.device)
@@ -148,6 +155,7 @@ def run(config: Config) -> Result:
                 "hand_ms_per_step": round(per_step["hand"], 3),
                 "dataloader_ms_per_step": round(per_step["dataloader"], 3),
                 "fit/hand": round(vs_hand, 3),
+                "fit/hand IQR": _quartiles(times["fit"], times["hand"]),
                 "fit/dataloader": round(vs_loader, 3),
                 "same_steps_as_hand": final_fit == final_hand,
             }
