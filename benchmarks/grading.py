@@ -178,6 +178,7 @@ def run(config: Config) -> Result:
                     "class_s_per_student": round(class_seconds / n_class, 2),
                     "class_command": how,
                     "full_marks": single_full and class_full,
+                    "full_marks_single/class": f"{single_full}/{class_full}",
                 }
             )
     total = sum(r["class_s (2 cores)"] * CLASS_SIZE / r["class_size"] for r in result.rows)
