@@ -40,7 +40,11 @@ def test_solution_passes_under_every_seed(assignment):
     found, tests = verify.verify_many(source, {"solution": source}, seeds=SEEDS, hide=HIDE)
     verdicts, notes = found["solution"]
     assert len(verdicts) == len(SEEDS) * len(tests)
-    failed = [(v.cell, v.seed, v.ename, v.evalue[:200]) for v in verdicts if not v.passed]
+    failed = [
+        (v.cell, v.seed, v.ename, v.evalue[:200], v.tampered, v.blocked)
+        for v in verdicts
+        if not v.passed
+    ]
     assert not failed, failed
 
 

@@ -166,7 +166,11 @@ def _core_classes():
     classes += list(torch.Tensor.__mro__)
     for name, module in list(sys.modules.items()):
         if name.startswith("dgmlab") and module is not None:
-            classes += [v for v in vars(module).values() if isinstance(v, type)]
+            classes += [
+                v
+                for v in vars(module).values()
+                if isinstance(v, type) and v.__module__.startswith("dgmlab")
+            ]
     return classes
 
 
@@ -191,8 +195,12 @@ def _tampered(snap: dict, namespace: dict, rebinds: set[str]) -> list[str]:
         if sys.modules.get(name) is not module:
             found.append(f"sys.modules[{name!r}] was replaced")
             continue
+        if any(part.startswith("_") for part in name.split(".")):
+            continue  # private modules: torch fills these in lazily
         now = vars(module)
         for key, value in attributes.items():
+            if key.startswith("_") and not key.startswith("__"):
+                continue  # private names: caches that libraries set on first use
             if key in (
                 "__warningregistry__",
                 "_return_value",
@@ -212,7 +220,9 @@ def _tampered(snap: dict, namespace: dict, rebinds: set[str]) -> list[str]:
         for key, value in attributes.items():
             if now.get(key, _MISSING) is not value:
                 found.append(f"{cls.__qualname__}.{key} was changed")
-        for key in set(now) - set(attributes):
+        for key in set(now) - set(attributes) - {"_abc_impl"}:
+            if key.startswith("_") and not key.startswith("__"):
+                continue
             found.append(f"{cls.__qualname__}.{key} was added")
     if sys.meta_path != snap["meta_path"] or sys.path_hooks != snap["path_hooks"]:
         found.append("the import system was changed")
@@ -301,6 +311,11 @@ def main(path: str) -> None:
             exec(compile(source, "<setup>", "exec"), base)
     except BaseException as error:
         setup_error = f"{type(error).__name__}: {error}"
+    try:  # libraries that patch torch on first use (dynamo wraps torch.manual_seed): do it now
+        import torch._dynamo  # noqa: F401
+        import torch.optim  # noqa: F401
+    except Exception:  # noqa: BLE001
+        pass
     snap = None if setup_error else _snapshot(base)  # once; every forked child inherits it
     # Several submissions may share one interpreter: each test of each runs in its own child.
     for who in job.get("students") or [

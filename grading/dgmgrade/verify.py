@@ -263,8 +263,17 @@ def verify_code(
     source: Path, codes: dict[str, str], *, seeds: list[str | None], hide: list[str]
 ) -> dict[str, list[Verdict]]:
     """Verify answers given as code (the wrong-answer catalogue), many per interpreter."""
-    setup, tests, _ = source_cells(source)
-    students = [{"key": k, "student": c, "names": _defined(c)} for k, c in codes.items()]
+    setup, tests, locked = source_cells(source)
+    # each answer lands in a notebook whose other answers are the solution's
+    base, base_names, _ = student_code(source, locked)
+    students = [
+        {
+            "key": k,
+            "student": base + "\n\n" + c,
+            "names": list(dict.fromkeys(base_names + _defined(c))),
+        }
+        for k, c in codes.items()
+    ]
     job = {
         "setup": setup,
         "student": "",
