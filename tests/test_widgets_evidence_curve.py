@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import matplotlib
 import pytest
 import torch
@@ -82,20 +80,16 @@ def test_warp_evaluates_the_decoder_at_scale_z_plus_shift(images):
     torch.testing.assert_close(curves.likelihood, lik[0].exp(), atol=1e-7, rtol=1e-4)
 
 
-def test_figure_updates_in_place_and_fast(images):
+def test_figure_updates_in_place(images):
     decoder = bar_decoder()
     fig = ec.draw_evidence_curves(ec.evidence_curves(images[0], decoder), image=images[0])
     texts = fig.evidence_artists
-    seconds = []
     for i in range(15):
-        start = time.perf_counter()
         curves = ec.evidence_curves(images[i % 12], decoder, 1.0 + 0.1 * i, -0.5 + 0.07 * i)
         ec.update_evidence_figure(fig, curves, image=images[i % 12])
-        seconds.append(time.perf_counter() - start)
     assert f"{curves.log_evidence:.3f}" in texts["joint_text"].get_text()
     assert texts["joint"].get_ydata()[100] == pytest.approx(float(curves.joint[100]))
-    # typically 5-25 ms on an idle 2-core machine; generous for a shared CI runner
-    assert sorted(seconds)[len(seconds) // 2] < 0.25
+    # speed is measured, not asserted: benchmarks/widgets.py times every explorer
     fig.canvas.draw()
     plt.close(fig)
 

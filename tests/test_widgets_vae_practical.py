@@ -1,6 +1,5 @@
 """Lecture 06's figures and latent explorer, headless (Agg)."""
 
-import time
 
 import matplotlib
 
@@ -82,13 +81,9 @@ def test_explorer_update_returns_and_draws_the_decoded_image_fast():
     np.testing.assert_allclose(view.image.get_array(), expected, rtol=1e-6)
     assert list(view.marker.get_xdata()) == [0.7] and list(view.marker.get_ydata()) == [-1.3]
     assert view.ax_image.get_title() == "z = (+0.70, -1.30)"
-    times = []
     for k in range(20):
-        start = time.perf_counter()
         view.update([0.1 * k, -0.1 * k])
-        times.append(time.perf_counter() - start)
-    # measured ~1 ms on a busy 2-core machine; a slider needs tens of ms at most
-    assert np.median(times) < 0.05, f"update took {np.median(times) * 1e3:.1f} ms"
+    # speed is measured, not asserted: benchmarks/widgets.py times every explorer
 
 
 def test_explorer_with_a_1d_latent_moves_the_marker_along_z():
