@@ -192,6 +192,13 @@ def main(argv: list[str] | None = None) -> None:
             os.makedirs(os.path.join(parent, name), exist_ok=True)
             _mount(libc, f"/proc/self/fd/{fd}", os.path.join(parent, name), None, MS_BIND | MS_REC)
             os.close(fd)
+    # Exposed folders that live under a private tmp folder (a checkout and its environment in
+    # /tmp, as CI has it) would vanish under the fresh tmpfs: hold them now, bind them back after.
+    under_tmp = {}
+    for path in args.expose:
+        real = os.path.realpath(path)
+        if os.path.exists(real) and any(real.startswith(t + "/") for t in PRIVATE_TMP):
+            under_tmp[real] = os.open(real, os.O_PATH)
     for path in sorted(set(args.hide), key=len):
         if os.path.isdir(path):
             _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
@@ -200,6 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     for path in PRIVATE_TMP:
         if os.path.isdir(path):
             _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777")
+    for real in sorted(under_tmp, key=len):
+        os.makedirs(real, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{under_tmp[real]}", real, None, MS_BIND | MS_REC)
+        os.close(under_tmp[real])
     os.makedirs(work, exist_ok=True)
     _mount(libc, f"/proc/self/fd/{keep}", work, None, MS_BIND | MS_REC)
     os.close(keep)
