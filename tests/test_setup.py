@@ -95,23 +95,16 @@ def _get(url: str):
 def test_jupyter_lab_serves_the_lectures_with_the_course_kernel(tmp_path):
     """The course command's last step, headless: JupyterLab on lectures/ with this environment."""
     port, token = _free_port(), "dgm-course-test"
-    server = subprocess.Popen(
-        [
-            str(BIN / "jupyter"),
-            "lab",
-            "--allow-root",
-            "lectures/",
-            "--no-browser",
-            f"--port={port}",
-            f"--IdentityProvider.token={token}",
-            "--ServerApp.open_browser=False",
-        ],
-        cwd=ROOT,
-        env=environment(JUPYTER_RUNTIME_DIR=str(tmp_path)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "jupyter.log"
+    with open(log, "w") as log_file:
+        server = subprocess.Popen(
+            [str(BIN / "jupyter"), "lab", "--allow-root", "lectures/", "--no-browser",
+             f"--port={port}", f"--IdentityProvider.token={token}"],
+            cwd=ROOT,
+            env=environment(JUPYTER_RUNTIME_DIR=str(tmp_path)),
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -120,7 +113,7 @@ def test_jupyter_lab_serves_the_lectures_with_the_course_kernel(tmp_path):
                 break
             except OSError:
                 if server.poll() is not None:
-                    pytest.fail(f"jupyter lab exited: {server.stderr.read()}")
+                    pytest.fail(f"jupyter lab exited: {log.read_text()[-2000:]}")
                 time.sleep(0.5)
         else:
             pytest.fail("jupyter lab did not answer within 60 s")
