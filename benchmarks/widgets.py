@@ -2,8 +2,9 @@
 
 Discovery (no registration needed): every module ``dgmlab/widgets/<slug>.py`` and every
 function in it named ``explore_*``. Each explorer is built once (arguments without defaults
-are filled by name: ``images``/``x`` get bar images, ``decoder`` the module's own
-``bar_decoder()`` if it has one, else a small decoder with a 2-D latent); then every control
+are filled by name: ``images``/``x`` get bar images, ``decoder`` the hand-set
+``dgmlab.models.bar_decoder()`` with a 1-D latent, or, for an explorer that wants more latent
+dimensions, a small decoder with a 2-D latent); then every control
 in the returned box (slider, log slider, dropdown, selection slider) is moved back and forth
 between two values, and the synchronous ``observe`` callback it triggers is timed.
 
@@ -30,18 +31,19 @@ from benchmarks.common import Config, Result, Target, median
 MAX_MS = 50.0
 
 
-def _fixtures(module, parameter: str):
+def _fixtures(module, parameter: str, latent_dim: int = 1):
     if parameter == "decoder":
-        if hasattr(module, "bar_decoder"):
-            return module.bar_decoder()
-        from dgmlab.models import GenerativeNetwork
+        from dgmlab.models import GenerativeNetwork, bar_decoder
 
+        if latent_dim == 1:
+            return bar_decoder().double()  # the lectures explore it in float64
         torch.manual_seed(0)
-        return GenerativeNetwork(latent_dim=2, data_dim=64, hidden_dims=(32,))
+        return GenerativeNetwork(latent_dim=latent_dim, data_dim=64, hidden_dims=(32,))
     if parameter in ("images", "x"):
         from dgmlab.data import Bars
 
-        x, _ = Bars().sample(4, generator=torch.Generator().manual_seed(0))
+        dtype = torch.float64 if latent_dim == 1 else torch.float32  # the decoder's dtype
+        x, _ = Bars().sample(4, generator=torch.Generator().manual_seed(0), dtype=dtype)
         return x
     raise LookupError(parameter)
 
@@ -147,24 +149,32 @@ def run(config: Config) -> Result:
             result.notes.append(f"{name}: no explore_* function")
         for fn_name in explorers:
             fn = getattr(module, fn_name)
-            try:
-                kwargs = {
-                    p.name: _fixtures(module, p.name)
-                    for p in inspect.signature(fn).parameters.values()
-                    if p.default is inspect.Parameter.empty
-                }
-            except LookupError as missing:
-                result.notes.append(f"{name}.{fn_name}: skipped, no fixture for '{missing}'")
-                continue
             import IPython.display
 
-            original = IPython.display.display
-            IPython.display.display = DISPLAY
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    box = fn(**kwargs)
-            finally:
-                IPython.display.display = original
+            box = None
+            for latent_dim in (1, 2):  # the bar decoder first; a 2-D latent where one is needed
+                try:
+                    kwargs = {
+                        p.name: _fixtures(module, p.name, latent_dim)
+                        for p in inspect.signature(fn).parameters.values()
+                        if p.default is inspect.Parameter.empty
+                    }
+                except LookupError as missing:
+                    result.notes.append(f"{name}.{fn_name}: skipped, no fixture for '{missing}'")
+                    break
+                original = IPython.display.display
+                IPython.display.display = DISPLAY
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        box = fn(**kwargs)
+                    break
+                except ValueError:
+                    if latent_dim == 2:
+                        raise
+                finally:
+                    IPython.display.display = original
+            if box is None:
+                continue
             for control in _controls(box):
                 label = control.description or type(control).__name__
                 bare = _time_control(control, repeats, render=False)
