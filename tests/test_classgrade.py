@@ -15,6 +15,7 @@ import csv
 import hashlib
 import json
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -38,6 +39,7 @@ def solution(grade_id: str) -> str:
 
 ALL = list(POINTS)
 SENTINEL = "SENTINEL_PATH"  # replaced by a file in the course's root that must not change
+PWNED = "/tmp/dgm-pwned"  # the shared /tmp, outside every submission: must never appear
 
 
 def _answers(nb, answers: dict[str, str]):
@@ -98,7 +100,7 @@ READ_SOLUTIONS = (
 )
 VANDAL = (
     "import os, glob, shutil\n"
-    "for target in ['SENTINEL_PATH', '/tmp/dgm-pwned']:\n"
+    f"for target in ['SENTINEL_PATH', '{PWNED}']:\n"
     "    try:\n        open(target, 'w').write('pwned')\n    except OSError:\n        pass\n"
     "for db in glob.glob('/**/gradebook.db', recursive=True):\n"
     "    try:\n        os.remove(db)\n    except OSError:\n        pass\n"
@@ -246,6 +248,8 @@ def graded_class(tmp_path_factory):
     grading = make_course(root)
     sentinel = root / "sentinel.txt"
     sentinel.write_text("untouched")
+    # a leftover of an earlier, unsandboxed run would be mistaken for this run's breach
+    pathlib.Path(PWNED).unlink(missing_ok=True)
     exchange = root / "exchange"
     exchange.mkdir()
     x = f"--Exchange.root={exchange}"
@@ -360,7 +364,7 @@ def test_nothing_outside_the_submissions_changed(graded_class):
     assert graded_class["before"] == graded_class["after"]
     assert graded_class["sentinel"].read_text() == "untouched"
     assert (graded_class["grading"] / "gradebook.db").exists()
-    assert not os.path.exists("/tmp/dgm-pwned")
+    assert not os.path.exists(PWNED)
 
 
 def test_huge_output_is_cut(graded_class):
