@@ -42,6 +42,7 @@ SOURCE = (HERE / ".." / "solutions").resolve()
 RELEASE = (HERE / ".." / "exercises").resolve()
 STUDENT_TIMEOUT = int(os.environ.get("DGMGRADE_STUDENT_TIMEOUT", "900"))
 CELL_TIMEOUT = os.environ.get("DGMGRADE_CELL_TIMEOUT")  # overrides Execute.timeout (120 s)
+RETRY_FACTOR = 3  # a test with no verdict in time is verified again, alone, with 3x the time
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the record: no action needed
     cells: dict = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -169,6 +171,7 @@ def grade_all(
         for source in source_notebooks(assignment):
             paths = {s: HERE / "submitted" / s / assignment / source.name for s in shard}
             found, tests = verify.verify_many(source, paths, seeds=seeds, hide=hide)
+            found.update(_retry_slow(source, paths, found, seeds, hide, results))
             for s in shard:
                 _decide(results[s], assignment, source, tests, *found[s])
         for s in shard:
@@ -187,6 +190,33 @@ def grade_all(
         if results[s].status == "failed":
             progress(results[s])
     return [results[s] for s in students]
+
+
+def _retry_slow(source, paths, found, seeds, hide, results) -> dict:
+    """Re-verify, alone and with RETRY_FACTOR times the time, each submission that timed out or
+    died on a test without tampering: a loaded machine must not turn a correct answer into 0.
+    A submission that fails again keeps its failure (and the flag ``_decide`` gives it)."""
+    slow = [
+        s
+        for s, (verdicts, _notes) in found.items()
+        if any(v.ename in ("Timeout", "Died") for v in verdicts)
+        and not any(v.tampered or v.blocked for v in verdicts)
+    ]
+    again = {}
+    for s in slow:
+        timeout = verify.TEST_TIMEOUT * RETRY_FACTOR
+        redo, _tests = verify.verify_many(
+            source, {s: paths[s]}, seeds=seeds, hide=hide, timeout=timeout
+        )
+        verdicts, notes = redo[s]
+        first = next(v for v in found[s][0] if v.ename in ("Timeout", "Died"))
+        note = (
+            f"{source.name}: {first.cell} gave no verdict in {verify.TEST_TIMEOUT:g} s "
+            f"({first.ename}); verified again alone with {timeout:g} s per test"
+        )
+        results[s].notes.append(note)
+        again[s] = (verdicts, notes)
+    return again
 
 
 def _autograded(assignment: str, student: str) -> bool:
@@ -353,7 +383,8 @@ def summary(all_results: dict[str, list[Result]]) -> str:
         for r in results:
             lines.append(
                 f"{assignment:<20} {r.student:<20} {r.status:<18} "
-                f"{r.score:>4g}/{r.max_score:<4g}  {' | '.join(r.flags)[:200]}"
+                f"{r.score:>4g}/{r.max_score:<4g}  "
+                + " | ".join(r.flags + [f"note: {n}" for n in r.notes])[:200]
             )
     return "\n".join(lines)
 

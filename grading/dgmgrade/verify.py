@@ -233,10 +233,16 @@ def verdicts(raw: list[dict], tests: list[dict], seeds: list[str | None]) -> lis
 
 
 def verify_many(
-    source: Path, submissions: dict[str, Path], *, seeds: list[str | None], hide: list[str]
+    source: Path,
+    submissions: dict[str, Path],
+    *,
+    seeds: list[str | None],
+    hide: list[str],
+    timeout: float = TEST_TIMEOUT,
 ) -> dict[str, tuple[list[Verdict], list[str]]]:
     """Verify many submissions of one notebook in one sandboxed interpreter (torch is imported
-    once); each test of each submission still runs in its own forked child."""
+    once); each test of each submission still runs in its own forked child, with ``timeout``
+    seconds to give its verdict."""
     setup, tests, locked = source_cells(source)
     students, notes = [], {}
     for key, path in submissions.items():
@@ -249,7 +255,7 @@ def verify_many(
         "students": students,
         "tests": [{"id": t["id"], "source": t["source"]} for t in tests],
         "seeds": seeds,
-        "timeout": TEST_TIMEOUT,
+        "timeout": timeout,
     }
     (raw,) = run_jobs([job], hide=hide)
     out = {}
