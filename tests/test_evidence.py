@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import integrate
 
+from dgmlab import evidence
 from dgmlab.data import Bars
 from dgmlab.densities import log_bernoulli, log_standard_normal
 from dgmlab.evidence import (
@@ -248,6 +249,28 @@ def test_batch_equals_rows_one_by_one():
         rows = torch.cat([log_evidence(x[i : i + 1], decoder) for i in range(len(x))])
     assert batch.shape == (len(x),)
     torch.testing.assert_close(batch, rows, rtol=1e-13, atol=1e-13)
+
+
+def test_a_batch_larger_than_one_block_equals_the_one_block_sum():
+    """log_evidence works through the batch in blocks of rows; a batch that spans several
+    blocks and a remainder must give exactly the (B, G) logsumexp, and its gradient.
+    Catches a dropped or repeated block, or blocks joined in the wrong order."""
+    decoder = make_decoder("tanh", 16, 2.0, seed=16)
+    x, _ = Bars().sample(
+        2 * evidence._ROWS_PER_BLOCK + 37, generator=torch.Generator().manual_seed(3), dtype=F64
+    )
+    grid = simpson_grid(evidence.DEFAULT_Z_RANGE, DEFAULT_NUM_POINTS, dtype=F64)
+    weights = torch.linspace(0.5, 1.5, len(x), dtype=F64)  # a different weight per image
+    blocked = log_evidence(x, decoder)
+    (blocked * weights).sum().backward()
+    blocked_grads = [p.grad.clone() for p in decoder.parameters()]
+    decoder.zero_grad()
+    whole = torch.logsumexp(log_joint_on_grid(x, decoder, grid) + grid.log_w, dim=-1)
+    (whole * weights).sum().backward()
+    assert blocked.shape == (len(x),)
+    torch.testing.assert_close(blocked, whole, rtol=1e-13, atol=1e-13)
+    for got, want in zip(blocked_grads, (p.grad for p in decoder.parameters()), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-12)
 
 
 def test_gradient_flows_to_every_decoder_parameter_and_matches_finite_differences():
