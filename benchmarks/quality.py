@@ -30,9 +30,7 @@ from dgmlab.bounds import elbo, iwae_bound
 from dgmlab.data import Bars, digits_splits
 from dgmlab.densities import log_bernoulli, log_categorical
 from dgmlab.evidence import log_evidence
-from dgmlab.models import VAE, InferenceNetwork
-from dgmlab.models.categorical import CategoricalGenerativeNetwork
-from dgmlab.models.vae import GenerativeNetwork
+from dgmlab.models import VAE, CategoricalGenerativeNetwork, GenerativeNetwork, InferenceNetwork
 from dgmlab.train import fit
 
 BARS_TOLERANCE = 0.05

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from dgmlab import checks
 from dgmlab.bounds import elbo, iwae_bound
 from dgmlab.densities import log_bernoulli, log_categorical
-from dgmlab.models import InferenceNetwork
-from dgmlab.models.categorical import CategoricalGenerativeNetwork
+from dgmlab.models import CategoricalGenerativeNetwork, InferenceNetwork
 
 F64 = torch.float64
 S, B, D, K = 3, 5, 6, 17

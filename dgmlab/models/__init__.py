@@ -1,6 +1,7 @@
 """Model families, one per file. Models hold no training loop."""
 
 from dgmlab.models.bar_decoder import bar_decoder
+from dgmlab.models.categorical import CategoricalGenerativeNetwork
 from dgmlab.models.vae import (
     VAE,
     GenerativeNetwork,
@@ -12,6 +13,7 @@ from dgmlab.models.vae import (
 
 __all__ = [
     "bar_decoder",
+    "CategoricalGenerativeNetwork",
     "GenerativeNetwork",
     "InferenceNetwork",
     "count_parameters",
