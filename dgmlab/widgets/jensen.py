@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from dgmlab.widgets._view import FigureView
+
 EULER_GAMMA = 0.5772156649015329
 
 
@@ -91,31 +93,35 @@ def update_two_point(fig: Figure, state: TwoPoint) -> Figure:
 
 
 def explore_two_point(z1: float = 1.0, z2: float = 8.0, w: float = 0.5, z_max: float = 10.0):
-    """Sliders for z1, z2 and w over the two-point figure; returns the widget box."""
+    """Sliders for z1, z2 and w over the two-point figure; returns the widget box.
+
+    The figure is an ``ipywidgets.Image`` that every slider move redraws (``box.view``, a
+    ``FigureView``: only the chord, the points, the gap and the text are drawn again).
+    """
     import ipywidgets as widgets
-    from IPython.display import display
 
     sliders = {
         "z1": widgets.FloatSlider(value=z1, min=0.1, max=z_max, step=0.1, description="z1"),
         "z2": widgets.FloatSlider(value=z2, min=0.1, max=z_max, step=0.1, description="z2"),
         "w": widgets.FloatSlider(value=w, min=0.0, max=1.0, step=0.01, description="w"),
     }
-    out = widgets.Output()
-    # a Figure outside pyplot: shown only through the Output widget, never twice
+    # a Figure outside pyplot: shown only through the view's Image, never twice
     fig = draw_two_point(
         two_point_jensen(z1, z2, w), z_max, fig=Figure(figsize=(6.5, 4), layout="constrained")
     )
+    moving = list(fig.jensen_artists.values())
+    view = FigureView(fig, dynamic=lambda: moving, overlay=[fig.axes[0].get_legend()])
 
     def redraw(_=None):
         update_two_point(fig, two_point_jensen(*(s.value for s in sliders.values())))
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
+        view.refresh()
 
     for s in sliders.values():
         s.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox(list(sliders.values())), out])
+    box = widgets.VBox([widgets.HBox(list(sliders.values())), view.image])
+    box.view = view
+    return box
 
 
 @dataclass(frozen=True)
@@ -213,70 +219,107 @@ def monte_carlo_jensen(
 
 
 def draw_monte_carlo(result: MonteCarlo, fig: Figure | None = None) -> Figure:
-    """A histogram of log x_s with both sides of Jensen marked, Monte Carlo and exact."""
+    """A histogram of log x_s with both sides of Jensen marked, Monte Carlo and exact.
+
+    The artists are made once (``fig.jensen_artists``); ``update_monte_carlo`` moves them.
+    """
     if fig is None:
         fig = plt.figure(figsize=(7, 3.6), layout="constrained")
     ax = fig.add_subplot()
-    fig.jensen_artists = {"ax": ax}
+    hist = ax.stairs([0.0], [0.0, 1.0], fill=True, color="0.75")
+    lines = {
+        "mc_expected_log": ax.axvline(0, color="tab:red", lw=2, label="E[log X], Monte Carlo"),
+        "expected_log": ax.axvline(0, color="tab:red", ls=":", lw=2, label="E[log X], exact"),
+        "mc_log_expected": ax.axvline(0, color="tab:green", lw=2, label="log E[X], Monte Carlo"),
+        "log_expected": ax.axvline(0, color="tab:green", ls=":", lw=2, label="log E[X], exact"),
+    }
+    ax.set(xlabel="log x", ylabel="density of log X")
+    ax.set_title(" ")
+    ax.legend(fontsize="small", loc="upper left")
+    fig.jensen_artists = {"ax": ax, "hist": hist, **lines}
     return update_monte_carlo(fig, result)
 
 
 def update_monte_carlo(fig: Figure, result: MonteCarlo) -> Figure:
-    """Redraw the histogram and the four marks for a new ``MonteCarlo`` result."""
+    """Move the histogram, the four marks, the limits and the title to a new ``MonteCarlo``.
+
+    The histogram covers the 0.1% to 99.9% quantiles of log x_s in 60 bins (density).
+    """
     artists = getattr(fig, "jensen_artists", None)
-    if artists is None or "ax" not in artists:
+    if artists is None or "hist" not in artists:
         raise ValueError("fig must come from draw_monte_carlo, found a figure without its artists")
     ax = artists["ax"]
-    ax.cla()
     log_x = result.log_samples.numpy()
     low, high = np.quantile(log_x, [0.001, 0.999])
-    ax.hist(log_x, bins=60, range=(low, high), density=True, color="0.75")
-    ax.axvline(result.mc_expected_log, color="tab:red", lw=2, label="E[log X], Monte Carlo")
-    ax.axvline(result.expected_log, color="tab:red", ls=":", lw=2, label="E[log X], exact")
-    ax.axvline(result.mc_log_expected, color="tab:green", lw=2, label="log E[X], Monte Carlo")
-    ax.axvline(result.log_expected, color="tab:green", ls=":", lw=2, label="log E[X], exact")
+    density, edges = np.histogram(log_x, bins=60, range=(low, high), density=True)
+    artists["hist"].set_data(density, edges)
+    marks = [result.mc_expected_log, result.expected_log, result.mc_log_expected,
+             result.log_expected]  # fmt: skip
+    for key, value in zip(
+        ("mc_expected_log", "expected_log", "mc_log_expected", "log_expected"), marks, strict=True
+    ):
+        artists[key].set_xdata([value, value])
+    left, right = min(edges[0], *marks), max(edges[-1], *marks)
+    margin = 0.05 * (right - left) if right > left else 0.5
+    ax.set_xlim(left - margin, right + margin)
+    ax.set_ylim(0.0, 1.05 * float(density.max()) if density.max() > 0 else 1.0)
     gap = result.mc_log_expected - result.mc_expected_log
-    ax.set(xlabel="log x", ylabel="density of log X",
-           title=f"{result.name}: E[log X] <= log E[X], gap {gap:.3f} (exact "
-                 f"{result.log_expected - result.expected_log:.3f})")  # fmt: skip
-    ax.legend(fontsize="small", loc="upper left")
+    ax.title.set_text(
+        f"{result.name}: E[log X] <= log E[X], gap {gap:.3f} "
+        f"(exact {result.log_expected - result.expected_log:.3f})"
+    )
     return fig
 
 
 def explore_monte_carlo(num_samples: int = 5_000):
-    """A dropdown over FAMILIES and two parameter sliders; returns the widget box."""
+    """A dropdown over FAMILIES and two parameter sliders; returns the widget box.
+
+    Each change draws new samples and redraws the figure once (``box.view``, a ``FigureView``:
+    the histogram, the marks, both axes and the title are drawn again, the rest is not).
+    """
     import ipywidgets as widgets
-    from IPython.display import display
 
     name = widgets.Dropdown(options=sorted(FAMILIES), value="lognormal", description="X ~")
     a = widgets.FloatSlider(value=0.0, min=-2.0, max=4.0, step=0.05, description="mu")
     b = widgets.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.05, description="sigma")
-    out = widgets.Output()
-    fig = Figure(figsize=(7, 3.6), layout="constrained")  # outside pyplot: shown once, below
+    fig = Figure(figsize=(7, 3.6), layout="constrained")  # outside pyplot: shown by the view
     fig = draw_monte_carlo(monte_carlo_jensen("lognormal", 0.0, 1.0, num_samples), fig=fig)
+    artists = fig.jensen_artists
+    ax = artists["ax"]
+    moving = [artists[k] for k in ("hist", "mc_expected_log", "expected_log", "mc_log_expected",
+                                   "log_expected")] + [ax.xaxis, ax.yaxis, ax.title]  # fmt: skip
+    view = FigureView(fig, dynamic=lambda: moving, overlay=[ax.get_legend()])
     ranges = {"lognormal": ((-2, 4), (0.05, 2.5)), "gamma": ((0.2, 10), (0.1, 5)),
               "uniform": ((0, 5), (0.1, 10)), "exponential": ((0.1, 5), (0, 0))}  # fmt: skip
+    changing_family = False
 
     def on_family(_=None):
+        nonlocal changing_family
         (a_low, a_high), (b_low, b_high) = ranges[name.value]
         a_default, b_default = DEFAULTS[name.value]
-        with a.hold_trait_notifications(), b.hold_trait_notifications():
-            a.min, a.max, a.value = -100, 100, a_default
-            a.min, a.max = a_low, a_high
-            b.min, b.max, b.value = -100, 100, b_default
-            b.min, b.max = b_low, b_high
-        a.description, b.description = FAMILIES[name.value].parameters
+        changing_family = True  # the sliders' value changes below must not redraw: one redraw
+        try:
+            with a.hold_trait_notifications(), b.hold_trait_notifications():
+                a.min, a.max, a.value = -100, 100, a_default
+                a.min, a.max = a_low, a_high
+                b.min, b.max, b.value = -100, 100, b_default
+                b.min, b.max = b_low, b_high
+            a.description, b.description = FAMILIES[name.value].parameters
+        finally:
+            changing_family = False
         redraw()
 
     def redraw(_=None):
+        if changing_family:
+            return
         low_b = max(b.value, a.value + 0.1) if name.value == "uniform" else b.value
         update_monte_carlo(fig, monte_carlo_jensen(name.value, a.value, low_b, num_samples))
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
+        view.refresh()
 
     name.observe(on_family, names="value")
     a.observe(redraw, names="value")
     b.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([name, a, b]), out])
+    box = widgets.VBox([widgets.HBox([name, a, b]), view.image])
+    box.view = view
+    return box
