@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from dgmlab import checks
 from dgmlab.evidence import ExactElbo, exact_elbo, log_joint_on_grid, simpson_grid
+from dgmlab.widgets._view import FigureView, fill_vertices
 
 PLOT_RANGE = (-4.0, 4.0)  # the widest z range drawn
 NUM_POINTS = 1201  # Simpson grid on [-6, 6]: spacing 0.01, enough for sigma >= 0.05
@@ -73,15 +74,41 @@ class ElboView:
         x: (D,) one binary image.
         decoder: z (G, 1) -> logits (G, D), 1-D latent.
         fig: an empty Figure, or None for a new one.
+
+    ``set_image(x)`` moves the same artists to another image (the explorer's image menu).
     """
 
     def __init__(self, x: torch.Tensor, decoder, fig=None):
+        self.decoder = decoder
+        if fig is None:
+            fig = plt.figure(figsize=(10, 3.6), layout="constrained")
+        self.fig = fig
+        self.ax_area, self.ax_density = fig.subplots(1, 2)
+        ax = self.ax_area
+        self.green_fill = ax.fill_between([0.0, 1.0], [0.0, 0.0], color=GREEN, alpha=0.25)
+        (self.green_line,) = ax.plot([], [], color=GREEN, label="p(x, z): area p(x)")
+        (self.blue_line,) = ax.plot([], [], color=BLUE, label="exp(ELBO) q(z|x)")
+        self.blue_fill = ax.fill_between([0.0, 1.0], [0.0, 0.0], color=BLUE, alpha=0.3)
+        ax.set_xlabel("z")
+        ax.set_ylabel("unnormalized density")
+        ax.set_title(" ", fontsize="medium")
+        ax.legend(loc="upper left", fontsize="small")
+        ax = self.ax_density
+        (self.posterior_line,) = ax.plot([], [], color=GREEN, ls="--", label="posterior p(z|x)")
+        (self.q_line,) = ax.plot([], [], color=BLUE, label="q(z|x)")
+        ax.set_xlabel("z")
+        ax.set_ylabel("density")
+        ax.set_title(" ", fontsize="medium")
+        ax.legend(loc="upper left", fontsize="small")
+        self.set_image(x)
+
+    def set_image(self, x: torch.Tensor) -> None:
+        """Show another image x (D,): the joint, the posterior and the z range drawn."""
         checks.tensor("x", x, ndim=1, shape_hint="(D,)")
         self.x = x[None, :].to(torch.float64)  # (1, D)
-        self.decoder = decoder
         grid = simpson_grid(Z_RANGE, NUM_POINTS, dtype=torch.float64)
         with torch.no_grad():
-            self.log_joint = log_joint_on_grid(self.x, decoder, grid)[0]  # (G,)
+            self.log_joint = log_joint_on_grid(self.x, self.decoder, grid)[0]  # (G,)
             self.log_p_x = torch.logsumexp(self.log_joint + grid.log_w, dim=-1)
         self.z = grid.z[:, 0]  # (G,)
         # show where the posterior lives: its mean +- 5 standard deviations, and some margin
@@ -95,26 +122,16 @@ class ElboView:
         self._keep = keep
         joint = self.log_joint.exp()[keep].numpy()
         posterior = (self.log_joint - self.log_p_x).exp()[keep].numpy()
-        if fig is None:
-            fig = plt.figure(figsize=(10, 3.6), layout="constrained")
-        self.fig = fig
-        self.ax_area, self.ax_density = fig.subplots(1, 2)
-        ax = self.ax_area
-        ax.fill_between(self.zp, joint, color=GREEN, alpha=0.25)
-        ax.plot(self.zp, joint, color=GREEN, label="p(x, z): area p(x)")
-        (self.blue_line,) = ax.plot(self.zp, joint * 0, color=BLUE, label="exp(ELBO) q(z|x)")
-        self.blue_fill = None
         self.joint_max = float(joint.max())
-        ax.set_xlabel("z")
-        ax.set_ylabel("unnormalized density")
-        ax.legend(loc="upper left", fontsize="small")
-        ax = self.ax_density
-        ax.plot(self.zp, posterior, color=GREEN, ls="--", label="posterior p(z|x)")
-        (self.q_line,) = ax.plot(self.zp, posterior * 0, color=BLUE, label="q(z|x)")
         self.posterior_max = float(posterior.max())
-        ax.set_xlabel("z")
-        ax.set_ylabel("density")
-        ax.legend(loc="upper left", fontsize="small")
+        self.green_line.set_data(self.zp, joint)
+        self.green_fill.set_verts([fill_vertices(self.zp, joint)])
+        self.posterior_line.set_data(self.zp, posterior)
+        margin = 0.05 * float(self.zp[-1] - self.zp[0])  # matplotlib's default x margin
+        for ax in (self.ax_area, self.ax_density):
+            ax.set_xlim(float(self.zp[0]) - margin, float(self.zp[-1]) + margin)
+        self.ax_area.set_ylim(0, 1.15 * self.joint_max)  # until update draws q
+        self.ax_density.set_ylim(0, 1.15 * self.posterior_max)
 
     def numbers(self, mu: float, sigma: float) -> ExactElbo:
         """ELBO, log p(x) and KL(q || posterior) for q = N(mu, sigma^2): each a float tensor."""
@@ -130,23 +147,27 @@ class ElboView:
         z = torch.as_tensor(self.zp)
         q = torch.exp(-0.5 * ((z - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
         blue = (out.elbo.exp() * q).numpy()
-        self.blue_line.set_ydata(blue)
-        if self.blue_fill is not None:
-            self.blue_fill.remove()
-        self.blue_fill = self.ax_area.fill_between(self.zp, blue, color=BLUE, alpha=0.3)
+        self.blue_line.set_data(self.zp, blue)
+        self.blue_fill.set_verts([fill_vertices(self.zp, blue)])
         self.ax_area.set_ylim(0, 1.15 * max(self.joint_max, float(blue.max())))
-        self.q_line.set_ydata(q.numpy())
+        self.q_line.set_data(self.zp, q.numpy())
         self.ax_density.set_ylim(0, 1.15 * max(self.posterior_max, float(q.max())))
-        self.ax_area.set_title(
+        self.ax_area.title.set_text(
             f"area under green p(x) = {self.log_p_x.exp():.3g},  "
-            f"under blue exp(ELBO) = {out.elbo.exp():.3g}",
-            fontsize="medium",
+            f"under blue exp(ELBO) = {out.elbo.exp():.3g}"
         )
-        self.ax_density.set_title(
-            f"log p(x) = {out.log_p_x:.3f} = ELBO {out.elbo:.3f} + KL {out.kl:.3f}",
-            fontsize="medium",
+        self.ax_density.title.set_text(
+            f"log p(x) = {out.log_p_x:.3f} = ELBO {out.elbo:.3f} + KL {out.kl:.3f}"
         )
         return out
+
+    def moving_artists(self) -> list:
+        """What ``update`` and ``set_image`` change: the curves, the fills, the titles and the
+        axes (the y limits follow q, the x limits the image). For ``FigureView``'s ``dynamic``."""
+        return [self.green_fill, self.green_line, self.blue_fill, self.blue_line,
+                self.posterior_line, self.q_line,
+                *(a for ax in (self.ax_area, self.ax_density)
+                  for a in (ax.xaxis, ax.yaxis, ax.title))]  # fmt: skip
 
 
 def explore_elbo(images: torch.Tensor, decoder, titles: Sequence[str] | None = None):
@@ -158,42 +179,44 @@ def explore_elbo(images: torch.Tensor, decoder, titles: Sequence[str] | None = N
         titles: N labels for the image menu.
 
     Returns:
-        The ipywidgets box (display it as a cell's last line).
+        The ipywidgets box (display it as a cell's last line). Its figure is an
+        ``ipywidgets.Image`` redrawn at every change by ``box.view``, a ``FigureView``.
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     checks.tensor("images", images, ndim=2, shape_hint="(N, D)")
     labels = list(titles) if titles is not None else [f"image {n}" for n in range(len(images))]
-    out = widgets.Output()
-    state = {}
     image = widgets.Dropdown(options=list(zip(labels, range(len(images)), strict=True)))
     mu = widgets.FloatSlider(value=0.0, min=-2.5, max=2.5, step=0.01, description="mu")
     sigma = widgets.FloatLogSlider(
         value=1.0, base=10, min=-1.2, max=0.4, step=0.01, description="sigma"
     )
     readout = widgets.HTML()
+    # a Figure outside pyplot: shown only through the view's Image, never twice
+    elbo_view = ElboView(images[image.value], decoder, fig=Figure(figsize=(10, 3.6),
+                                                                 layout="constrained"))  # fmt: skip
+    view = FigureView(
+        elbo_view.fig,
+        dynamic=elbo_view.moving_artists,
+        overlay=[elbo_view.ax_area.get_legend(), elbo_view.ax_density.get_legend()],
+    )
 
     def redraw(*_):
-        view = state["view"]
-        numbers = view.update(mu.value, sigma.value)
+        numbers = elbo_view.update(mu.value, sigma.value)
         readout.value = (
             f"ELBO = <b>{numbers.elbo:.4f}</b> &le; log p(x) = <b>{numbers.log_p_x:.4f}</b>; "
             f"gap = KL(q || posterior) = <b>{numbers.kl:.4f}</b> nats"
         )
-        view.fig.canvas.draw_idle()
-        with out:
-            out.clear_output(wait=True)
-            display(view.fig)
+        view.refresh()
 
     def new_image(*_):
-        # a Figure outside pyplot: shown only through the Output widget, never twice
-        fig = Figure(figsize=(10, 3.6), layout="constrained")
-        state["view"] = ElboView(images[image.value], decoder, fig=fig)
+        elbo_view.set_image(images[image.value])
         redraw()
 
     image.observe(new_image, "value")
     mu.observe(redraw, "value")
     sigma.observe(redraw, "value")
-    new_image()
-    return widgets.VBox([widgets.HBox([image, mu, sigma]), readout, out])
+    redraw()
+    box = widgets.VBox([widgets.HBox([image, mu, sigma]), readout, view.image])
+    box.view = view
+    return box

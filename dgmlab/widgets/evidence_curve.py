@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from dgmlab import checks, evidence
 from dgmlab.densities import log_standard_normal
 from dgmlab.models import GenerativeNetwork
+from dgmlab.widgets._view import FigureView, fill_vertices
 
 WIDGET_NUM_POINTS = 601
 WIDGET_Z_RANGE = (-6.0, 6.0)
@@ -246,9 +247,7 @@ def update_evidence_figure(
         artists[panel].set_data(z, values)
         artists[f"{panel}_text"].set_text(_area_text(curves, panel))
         if panel in artists["fills"]:
-            artists["fills"][panel].remove()
-            ax = artists[f"{panel}_axes"]
-            artists["fills"][panel] = ax.fill_between(z, values, color=_COLOURS[panel], alpha=0.2)
+            artists["fills"][panel].set_verts([fill_vertices(z, values)])  # the same artist
     if image is not None and "image" in artists:
         side = math.isqrt(image.numel())
         artists["image"].set_data(image.detach().cpu().view(side, side).numpy())
@@ -264,28 +263,35 @@ def explore_evidence_curves(x: torch.Tensor, decoder: torch.nn.Module):
         decoder: z (G, 1) -> logits (G, D).
 
     Returns:
-        The widget box (display it as a cell's last value).
+        The widget box (display it as a cell's last value). Its figure is an
+        ``ipywidgets.Image`` redrawn at every change by ``box.view``, a ``FigureView``.
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     checks.tensor("x", x, ndim=2, shape_hint="(B, D)")
     image = widgets.Dropdown(options=[(f"image {b}", b) for b in range(x.shape[0])], value=0,
                              description="x")  # fmt: skip
     scale = widgets.FloatSlider(value=1.0, min=0.25, max=3.0, step=0.05, description="scale")
     shift = widgets.FloatSlider(value=0.0, min=-2.0, max=2.0, step=0.05, description="shift")
-    out = widgets.Output()
-    fig = Figure(figsize=(13, 2.9), layout="constrained")  # outside pyplot: shown once, below
+    fig = Figure(figsize=(13, 2.9), layout="constrained")  # outside pyplot: shown by the view
     fig = draw_evidence_curves(evidence_curves(x[0], decoder), image=x[0], fig=fig)
+    artists = fig.evidence_artists
+
+    def moving():  # the x axes stay: the grid's z range does not change
+        return [artists["image"], *artists["fills"].values(),
+                *(artists[f"{panel}{part}"] for panel in _PANELS for part in ("", "_text")),
+                *(artists[f"{panel}_axes"].yaxis for panel in _PANELS)]  # fmt: skip
+
+    view = FigureView(fig, dynamic=moving)
 
     def redraw(_=None):
         curves = evidence_curves(x[image.value], decoder, scale.value, shift.value)
         update_evidence_figure(fig, curves, image=x[image.value])
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
+        view.refresh()
 
     for w in (image, scale, shift):
         w.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([image, scale, shift]), out])
+    box = widgets.VBox([widgets.HBox([image, scale, shift]), view.image])
+    box.view = view
+    return box

@@ -28,6 +28,7 @@ from dgmlab.estimators import (
     pathwise_gradient,
     score_function_gradient,
 )
+from dgmlab.widgets._view import FigureView
 
 # f(z) = (z - 2)^2:  E = (mu - 2)^2 + sigma^2,  dE/dmu = 2 (mu - 2),  dE/dsigma = 2 sigma
 SHIFTED_SQUARE = KnownCost(
@@ -129,7 +130,9 @@ class GradientView:
             )
             ax.set_xlabel("estimate of dJ/dmu")
             ax.set_ylabel("count")
+            ax.set_title(" ", fontsize="medium")
             ax.legend(loc="upper right", fontsize="small")
+        self.suptitle = fig.suptitle(" ", fontsize="medium")
 
     def update(
         self,
@@ -162,25 +165,34 @@ class GradientView:
             ax.set_ylim(0, 1.1 * max(counts.max(), 1))
             if n is None:
                 self.notes[name].set_text("f'(z) = 0 almost everywhere:\npathwise does not apply")
-                ax.set_title("pathwise: f has no useful derivative", fontsize="medium")
+                ax.title.set_text("pathwise: f has no useful derivative")
             else:
                 self.notes[name].set_text("")
-                ax.set_title(
-                    f"{name}: variance {n.empirical_var:.3g} (exact {n.exact_var:.3g})",
-                    fontsize="medium",
+                ax.title.set_text(
+                    f"{name}: variance {n.empirical_var:.3g} (exact {n.exact_var:.3g})"
                 )
-        self.fig.suptitle(
+        self.suptitle.set_text(
             f"{NUM_REPEATS} estimates of dJ/dmu, each from S = {num_samples} samples,"
-            f" f = {cost}, q = N({mu:.2f}, {sigma:.2f}^2)",
-            fontsize="medium",
+            f" f = {cost}, q = N({mu:.2f}, {sigma:.2f}^2)"
         )
         return numbers
 
+    def moving_artists(self) -> list:
+        """What ``update`` changes: bars, lines, notes, titles and every axis (the limits follow
+        the estimates). For ``FigureView``'s ``dynamic``."""
+        return [*(a for name, ax in self.axes.items()
+                  for a in (*self.bars[name], self.lines[name], self.notes[name], ax.title,
+                            ax.xaxis, ax.yaxis)),
+                self.suptitle]  # fmt: skip
+
 
 def explore_gradients():
-    """Choose the cost, mu, sigma and S; see both estimators' histograms and variances."""
+    """Choose the cost, mu, sigma and S; see both estimators' histograms and variances.
+
+    Returns the widget box; its figure is an ``ipywidgets.Image`` redrawn at every change by
+    ``box.view``, a ``FigureView``.
+    """
     import ipywidgets as widgets
-    from IPython.display import display
 
     cost = widgets.Dropdown(options=list(COSTS), description="cost f")
     mu = widgets.FloatSlider(value=0.5, min=-3, max=3, step=0.05, description="mu")
@@ -188,16 +200,20 @@ def explore_gradients():
         value=1.0, base=10, min=-1, max=0.6, step=0.02, description="sigma"
     )
     samples = widgets.SelectionSlider(options=[1, 2, 5, 10, 20, 50, 100], value=10, description="S")
-    out = widgets.Output()
-    view = GradientView(Figure(figsize=(10, 3.4), layout="constrained"))
+    gradients = GradientView(Figure(figsize=(10, 3.4), layout="constrained"))
+    view = FigureView(
+        gradients.fig,
+        dynamic=gradients.moving_artists,
+        overlay=[ax.get_legend() for ax in gradients.axes.values()],
+    )
 
     def redraw(*_):
-        view.update(cost.value, mu.value, sigma.value, samples.value)
-        with out:
-            out.clear_output(wait=True)
-            display(view.fig)
+        gradients.update(cost.value, mu.value, sigma.value, samples.value)
+        view.refresh()
 
     for w in (cost, mu, sigma, samples):
         w.observe(redraw, "value")
     redraw()
-    return widgets.VBox([widgets.HBox([cost, mu]), widgets.HBox([sigma, samples]), out])
+    box = widgets.VBox([widgets.HBox([cost, mu]), widgets.HBox([sigma, samples]), view.image])
+    box.view = view
+    return box

@@ -10,8 +10,8 @@ of a trained VAE, and these figures answer them:
   ``latent_mosaic`` (the decoder's images over a grid of the latent plane).
 
 ``LatentExplorer.update(z)`` is the plain function behind the slider explorer: it
-decodes one latent point and updates one image and one marker (about a millisecond;
-rendering the figure is the display's job).
+decodes one latent point and updates one image and one marker (about a millisecond);
+``explore_latent`` renders the figure into an ``ipywidgets.Image`` (``FigureView``).
 
     view = LatentExplorer(decoder, size=8, mu=mu, labels=y)   # figure
     probs = view.update([0.5, -1.0])                          # plain function
@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from dgmlab import checks
 from dgmlab.plots import image_side
+from dgmlab.widgets._view import FigureView
 
 Z_LIMIT = 3.0  # latent values drawn: [-Z_LIMIT, Z_LIMIT], where the N(0, I) prior lives
 
@@ -259,6 +260,7 @@ class LatentExplorer:
         )
         self.ax_image.set_xticks([])
         self.ax_image.set_yticks([])
+        self.ax_image.set_title(" ")
         fig.colorbar(self.image, ax=self.ax_image, shrink=0.8, label="$p(x_d = 1 | z)$")
         self.update([0.0] * self.latent_dim)
 
@@ -284,8 +286,12 @@ class LatentExplorer:
             self.marker.set_data([values[0]], [0.5 * (low + high)])
         else:
             self.marker.set_data([values[0]], [values[1]])
-        self.ax_image.set_title("z = (" + ", ".join(f"{v:+.2f}" for v in values) + ")")
-        return image  # the caller renders the figure (``explore_latent`` displays it)
+        self.ax_image.title.set_text("z = (" + ", ".join(f"{v:+.2f}" for v in values) + ")")
+        return image  # the caller renders the figure (``explore_latent``: a ``FigureView``)
+
+    def moving_artists(self) -> list:
+        """What ``update`` changes: the image, the marker, the title. For ``FigureView``."""
+        return [self.image, self.marker, self.ax_image.title]
 
 
 def explore_latent(decoder, size=None, mu=None, labels=None):
@@ -294,28 +300,29 @@ def explore_latent(decoder, size=None, mu=None, labels=None):
     Args: as for ``LatentExplorer``.
 
     Returns:
-        The widget box (display it as a cell's last value).
+        The widget box (display it as a cell's last value). Its figure is an
+        ``ipywidgets.Image`` redrawn at every move by ``box.view``, a ``FigureView``.
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
-    with plt.ioff():
-        view = LatentExplorer(decoder, size=size, mu=mu, labels=labels)
+    # a Figure outside pyplot: shown only through the view's Image, never twice
+    latent = LatentExplorer(decoder, size=size, mu=mu, labels=labels,
+                            fig=Figure(figsize=(8.0, 3.6), layout="constrained"))  # fmt: skip
+    view = FigureView(latent.fig, dynamic=latent.moving_artists)
     sliders = [
         widgets.FloatSlider(
             value=0.0, min=-Z_LIMIT, max=Z_LIMIT, step=0.05, description=f"z{k + 1}"
         )
-        for k in range(view.latent_dim)
+        for k in range(latent.latent_dim)
     ]
-    out = widgets.Output()
 
     def redraw(_=None):
-        view.update([s.value for s in sliders])
-        with out:
-            out.clear_output(wait=True)
-            display(view.fig)
+        latent.update([s.value for s in sliders])
+        view.refresh()
 
     for s in sliders:
         s.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox(sliders), out])
+    box = widgets.VBox([widgets.HBox(sliders), view.image])
+    box.view = view
+    return box
