@@ -19,3 +19,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dgmlab"))
 # by the tests get the same through OMP_NUM_THREADS (tests/course.py's environment()).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+# `pytest -p no:xdist` runs everything in this one process; without the plugin, addopts'
+# --dist=loadgroup and the xdist_group markers would be errors (--strict-config, --strict-markers)
+def pytest_addoption(parser, pluginmanager):
+    if pluginmanager.is_blocked("xdist"):
+        parser.addoption("--dist", default="no", help="ignored: pytest-xdist is disabled")
+
+
+def pytest_configure(config):
+    if config.pluginmanager.is_blocked("xdist"):
+        config.addinivalue_line("markers", "xdist_group(name): ignored: pytest-xdist is disabled")
