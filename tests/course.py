@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -78,3 +86,98 @@ def graded_cells(notebook: Path) -> dict[str, float]:
         for c in nb.cells
         if c.metadata.get("nbgrader", {}).get("grade")
     }
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the moment of asking)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+@dataclass(frozen=True)
+class JupyterLab:
+    """A running ``jupyter lab``: ``url`` is its base (no trailing slash), ``log`` its stderr."""
+
+    url: str
+    token: str
+    log: Path
+
+    def api(self, path: str):
+        """GET ``/api/<path>`` with the token; returns the decoded JSON."""
+        sep = "&" if "?" in path else "?"
+        return json.loads(http_get(f"{self.url}/api/{path}{sep}token={self.token}")[1])
+
+
+@contextlib.contextmanager
+def jupyter_lab(
+    notebook_dir: str | Path,
+    tmp_path: Path,
+    *,
+    cwd: Path = ROOT,
+    token: str = "dgm-course-test",
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    start_timeout: float = 90,
+) -> Iterator[JupyterLab]:
+    """``jupyter lab --allow-root <notebook_dir>`` (the course command's last step) on a free port.
+
+    ``env`` adds variables to ``environment()``'s. The runtime files and the server's log (its
+    stderr, ``tmp_path/jupyter.log``: never an unread pipe) go to ``tmp_path``. On exit the
+    server is asked to shut down (which stops its kernels) and is terminated if it does not.
+    """
+    port = free_port()
+    log = tmp_path / "jupyter.log"
+    with open(log, "w") as log_file:
+        server = subprocess.Popen(
+            [str(BIN / "jupyter"), "lab", "--allow-root", str(notebook_dir), "--no-browser",
+             f"--port={port}", f"--IdentityProvider.token={token}", *args],
+            cwd=cwd,
+            env=environment(JUPYTER_RUNTIME_DIR=str(tmp_path), **(env or {})),
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )  # fmt: skip
+    lab = JupyterLab(url=f"http://127.0.0.1:{port}", token=token, log=log)
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                lab.api("status")
+                break
+            except urllib.error.HTTPError:
+                raise  # it answered, but not with 200 (a wrong token, say)
+            except OSError:
+                if server.poll() is not None:
+                    raise AssertionError(f"jupyter lab exited: {log.read_text()[-2000:]}") from None
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"jupyter lab did not answer within {start_timeout:.0f} s: "
+                        f"{log.read_text()[-2000:]}"
+                    ) from None
+                time.sleep(0.5)
+        yield lab
+    finally:
+        _stop(server, lab)
+
+
+def _stop(server: subprocess.Popen, lab: JupyterLab) -> None:
+    if server.poll() is None:
+        request = urllib.request.Request(
+            f"{lab.url}/api/shutdown?token={lab.token}", method="POST", data=b""
+        )
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(request, timeout=10).close()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-import socket
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
 
 import pytest
 import yaml
-from course import BIN, ROOT, environment
+from course import ROOT, http_get, jupyter_lab
 from packaging.requirements import Requirement
 
 
@@ -80,52 +76,13 @@ def test_conda_environment_installs_the_same_packages():
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.read()
-
-
 @pytest.mark.timeout(120)
 def test_jupyter_lab_serves_the_lectures_with_the_course_kernel(tmp_path):
     """The course command's last step, headless: JupyterLab on lectures/ with this environment."""
-    port, token = _free_port(), "dgm-course-test"
-    log = tmp_path / "jupyter.log"
-    with open(log, "w") as log_file:
-        server = subprocess.Popen(
-            [str(BIN / "jupyter"), "lab", "--allow-root", "lectures/", "--no-browser",
-             f"--port={port}", f"--IdentityProvider.token={token}"],
-            cwd=ROOT,
-            env=environment(JUPYTER_RUNTIME_DIR=str(tmp_path)),
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                status, _ = _get(f"{base}/api/status?token={token}")
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"jupyter lab exited: {log.read_text()[-2000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("jupyter lab did not answer within 60 s")
-        assert status == 200
-        _, listing = _get(f"{base}/api/contents?token={token}")
-        names = {item["name"] for item in json.loads(listing)["content"]}
+    with jupyter_lab("lectures/", tmp_path, cwd=ROOT) as lab:
+        names = {item["name"] for item in lab.api("contents")["content"]}
         assert any(n.startswith("01_") and n.endswith(".ipynb") for n in names), names
-        status, page = _get(f"{base}/lab?token={token}")
+        status, page = http_get(f"{lab.url}/lab?token={lab.token}")
         assert status == 200 and b"JupyterLab" in page
-        _, specs = _get(f"{base}/api/kernelspecs?token={token}")
-        argv = json.loads(specs)["kernelspecs"]["python3"]["spec"]["argv"]
+        argv = lab.api("kernelspecs")["kernelspecs"]["python3"]["spec"]["argv"]
         assert argv[0] in (sys.executable, "python"), argv
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
