@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,7 @@ SOURCE = (HERE / ".." / "solutions").resolve()
 RELEASE = (HERE / ".." / "exercises").resolve()
 STUDENT_TIMEOUT = int(os.environ.get("DGMGRADE_STUDENT_TIMEOUT", "900"))
 CELL_TIMEOUT = os.environ.get("DGMGRADE_CELL_TIMEOUT")  # overrides Execute.timeout (120 s)
+SEED_VARIABLE = "DGMLAB_GRADING_SEED"  # the term's secret, as the instructor exports it
 RETRY_FACTOR = 3  # a test with no verdict in time is verified again, alone, with 3x the time
 
 
@@ -319,6 +322,33 @@ def _record(assignment, student, notebook, cells, tests) -> None:
 # ---------------------------------------------------------------- the class
 
 
+def assignment_seed(secret: str | None, assignment: str) -> str | None:
+    """The grading seed of one assignment, derived from the term's secret (any string).
+
+    Student code can read the seed its kernel runs with (and print it into its feedback), so
+    kernels never see the secret itself: each assignment gets sha256(secret:assignment), and a
+    leaked seed tells nothing about any other assignment's hidden inputs. No secret: None (fresh
+    entropy on every run)."""
+    if not secret:
+        return None
+    digest = hashlib.sha256(f"{secret}:{assignment}".encode()).digest()
+    return str(int.from_bytes(digest[:8], "little") >> 2)  # < 2^62, as grading_generator wants
+
+
+@contextmanager
+def grading_seed(seed: str | None):
+    """DGMLAB_GRADING_SEED set to ``seed`` (unset for None) for nbgrader's kernels, then back."""
+    before = os.environ.pop(SEED_VARIABLE, None)
+    if seed is not None:
+        os.environ[SEED_VARIABLE] = seed
+    try:
+        yield
+    finally:
+        os.environ.pop(SEED_VARIABLE, None)
+        if before is not None:
+            os.environ[SEED_VARIABLE] = before
+
+
 def grade_assignment(
     assignment: str,
     *,
@@ -405,16 +435,19 @@ def main(argv: list[str] | None = None) -> int:
     exchange = [f"--Exchange.root={args.exchange}"] if args.exchange else []
     ok, why = sandbox.available()
     print(f"sandbox: {'on' if ok else 'OFF: ' + why}; {args.workers} workers", flush=True)
-    seed = os.environ.get("DGMLAB_GRADING_SEED") or None
+    secret = os.environ.get(SEED_VARIABLE) or None
+    print(f"grading seed: {'derived from the term secret' if secret else 'fresh entropy'}")
     all_results = {}
     for assignment in todo:
-        all_results[assignment] = grade_assignment(
-            assignment,
-            workers=args.workers,
-            seeds=[seed],
-            collect=exchange if args.collect else None,
-            release_feedback=exchange if args.release_feedback else None,
-        )
+        seed = assignment_seed(secret, assignment)
+        with grading_seed(seed):
+            all_results[assignment] = grade_assignment(
+                assignment,
+                workers=args.workers,
+                seeds=[seed],
+                collect=exchange if args.collect else None,
+                release_feedback=exchange if args.release_feedback else None,
+            )
     export(all_results, HERE / args.export)
     print(summary(all_results))
     print(f"exported: {HERE / args.export}")

@@ -40,6 +40,7 @@ def solution(grade_id: str) -> str:
 ALL = list(POINTS)
 SENTINEL = "SENTINEL_PATH"  # replaced by a file in the course's root that must not change
 PWNED = "/tmp/dgm-pwned"  # the shared /tmp, outside every submission: must never appear
+SECRET = "term-secret-8675309"  # the instructor's DGMLAB_GRADING_SEED for this class
 
 
 def _answers(nb, answers: dict[str, str]):
@@ -125,6 +126,7 @@ TORCH_FUNCTION = (
     "def decoder_forward(z, W1, b1, W2, b2):\n"
     "    return torch.zeros(z.shape[0], W2.shape[0]).as_subclass(Liar)"
 )
+LEAK_SEED = "import os\nprint('my seed: ' + os.environ.get('DGMLAB_GRADING_SEED', 'none'))\n"
 FRAMES = (
     "import sys\n\ndef draw_bar(column, size=4):\n"
     "    sys._getframe(1).f_globals['assert_close'] = lambda *a, **k: None\n"
@@ -208,6 +210,8 @@ ATTACKS = {
     # a class that overrides how tensors compare is cheating: flagged, and 0 on every test
     "x-torch-function": (correct({"decoder_forward": TORCH_FUNCTION}), None, 0),
     "x-frame-patch": (correct({"draw_bar": FRAMES}), None, 5),
+    # prints the seed its kernel grades with into its own feedback: never the term's secret
+    "x-leak-seed": (correct(), _insert_after("draw_bar", LEAK_SEED), 6),
 }
 
 
@@ -290,7 +294,12 @@ def graded_class(tmp_path_factory):
     }
     # the real repository's solutions and history are hidden too (the copy's are by default)
     hidden = os.pathsep.join(str(SOLUTIONS.parent / p) for p in ("solutions", ".git", "grading"))
-    env = environment(DGMGRADE_TEST_TIMEOUT="15", DGMGRADE_CELL_TIMEOUT="20", DGMGRADE_HIDE=hidden)
+    env = environment(
+        DGMGRADE_TEST_TIMEOUT="15",
+        DGMGRADE_CELL_TIMEOUT="20",
+        DGMGRADE_HIDE=hidden,
+        DGMLAB_GRADING_SEED=SECRET,
+    )
     run = subprocess.run(
         [
             sys.executable,
@@ -380,3 +389,17 @@ def test_feedback_reaches_students_without_hidden_tests(graded_class):
     assert "hidden tests ran here" in html
     released = list((graded_class["exchange"] / "dgm-course" / "feedback").rglob("*.html"))
     assert len(released) >= STUDENTS
+
+
+def test_feedback_never_shows_the_term_secret(graded_class):
+    """A kernel sees only its assignment's seed, derived from the secret: a student who prints
+    it learns nothing about another assignment's hidden inputs, nor the secret."""
+    sys.path.insert(0, str(graded_class["grading"]))
+    from grade import assignment_seed
+
+    derived = assignment_seed(SECRET, A)
+    assert derived not in (None, SECRET) and assignment_seed(SECRET, "02_x") != derived
+    feedback = graded_class["grading"] / "feedback" / "x-leak-seed" / A / f"{A}.html"
+    assert f"my seed: {derived}" in feedback.read_text(), "the leaking cell did not run"
+    for path in (graded_class["grading"] / "feedback").rglob("*.html"):
+        assert SECRET not in path.read_text(), path
