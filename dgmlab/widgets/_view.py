@@ -77,7 +77,8 @@ class _TextCacheRenderer(RendererAgg):
         if entry is _UNSEEN:  # drawn directly the first time: most strings never come back
             self._text_cache[key] = _SEEN_ONCE
             self._trim()
-            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            # at the same whole pixel as a pasted copy would be: no shift on the second draw
+            return super().draw_text(gc, ix, self.height - iy, s, prop, angle, ismath, mtext)
         if entry is _SEEN_ONCE:  # the second time, rendered once more and kept
             entry = self._text_cache[key] = self._render_text(gc, s, prop, angle, ismath, mtext)
         self._text_cache.move_to_end(key)
@@ -166,6 +167,7 @@ class FigureView:
         self.full_draws = 0
         self._background = None
         self._size = None
+        self._engine = None  # the layout engine, kept to lay the figure out again
         self._layout_frozen = False
         self._animated = weakref.WeakSet()  # the artists the background was drawn without
         # artist -> (key, (x, y, RGBA) or None): an overlay artist is drawn once per background,
@@ -200,18 +202,15 @@ class FigureView:
         fig = self.fig
         canvas = fig.canvas
         dynamic, overlay = self._artists()
-        size = canvas.get_width_height()
-        if self._background is None or fig.stale or size != self._size:
-            canvas.draw()  # every non-animated artist (with the layout engine, the first time)
-            if not self._layout_frozen:
-                fig.set_layout_engine("none")  # keep the positions constrained layout found
-                self._layout_frozen = True
-            self._background = canvas.copy_from_bbox(fig.bbox) if dynamic else None
-            self._size = size
-            self._layers.clear()
-            self.full_draws += 1
+        if self._background is None or fig.stale or canvas.get_width_height() != self._size:
+            self._draw_background(dynamic, relayout=not self._layout_frozen)
         if dynamic:
             self._draw_layers(dynamic, overlay)  # each clears the canvas: restore it after
+            if self._engine is not None and _offset_hits_title(dynamic, canvas.get_renderer()):
+                # an axis' "1e-3" appeared where the frozen layout put the title: lay the
+                # figure out again (slow, and only then; an explorer can leave room instead)
+                self._draw_background(dynamic, relayout=True)
+                self._draw_layers(dynamic, overlay)
             canvas.restore_region(self._background)
             renderer = canvas.get_renderer()
             ordered = sorted([*dynamic, *overlay], key=lambda a: a.get_zorder())
@@ -231,6 +230,23 @@ class FigureView:
         self.image.value = png
         self.renders += 1
         return png
+
+    def _draw_background(self, dynamic: list[Artist], relayout: bool) -> None:
+        """Draw every non-animated artist; with ``relayout``, through the layout engine first
+        (constrained layout, at the first refresh), whose positions are then kept."""
+        fig = self.fig
+        if relayout and not self._layout_frozen:
+            self._engine = fig.get_layout_engine()
+        elif relayout and self._engine is not None:
+            fig.set_layout_engine(self._engine)
+        fig.canvas.draw()
+        if relayout:
+            fig.set_layout_engine("none")  # keep the positions the layout engine found
+            self._layout_frozen = True
+        self._background = fig.canvas.copy_from_bbox(fig.bbox) if dynamic else None
+        self._size = fig.canvas.get_width_height()
+        self._layers.clear()
+        self.full_draws += 1
 
     def _draw_layers(self, dynamic: list[Artist], overlay: list[Artist]) -> None:
         """(Re)draw the layers that are missing or out of date: each overlay artist once per
@@ -375,6 +391,20 @@ def _draw_rectangles(renderer, rectangles: list[Rectangle]) -> None:
     if first.get_clip_on():
         batch.set_clip_box(first.get_clip_box())
     batch.draw(renderer)
+
+
+def _offset_hits_title(dynamic: list[Artist], renderer) -> bool:
+    """Whether a dynamic Axis' offset text ("1e-3", known once the axis is drawn) overlaps
+    its Axes' title."""
+    for axis in dynamic:
+        if not isinstance(axis, Axis) or not axis.offsetText.get_text():
+            continue
+        title = axis.axes.title
+        if title.get_text().strip() and axis.offsetText.get_visible():
+            offset = axis.offsetText.get_window_extent(renderer)
+            if offset.overlaps(title.get_window_extent(renderer)):
+                return True
+    return False
 
 
 def _axis_key(axis: Axis) -> tuple:

@@ -276,6 +276,9 @@ def explore_evidence_curves(x: torch.Tensor, decoder: torch.nn.Module):
     fig = Figure(figsize=(13, 2.9), layout="constrained")  # outside pyplot: shown by the view
     fig = draw_evidence_curves(evidence_curves(x[0], decoder), image=x[0], fig=fig)
     artists = fig.evidence_artists
+    for panel in _PANELS:  # the layout is kept: leave room above for a "1e-3" under the title
+        ax = artists[f"{panel}_axes"]
+        ax.set_title(ax.get_title(), fontsize="medium", pad=17)
 
     def moving():  # the x axes stay: the grid's z range does not change
         return [artists["image"], *artists["fills"].values(),
