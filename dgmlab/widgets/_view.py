@@ -42,7 +42,9 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.patches import Rectangle
+from matplotlib.spines import Spine
 
 PNG_COMPRESS_LEVEL = 1  # zlib level 1: about 3 ms for a 1000x360 figure, ~50 kB
 TEXT_CACHE_SIZE = 1024  # rendered strings kept per canvas (a tick label is a few kB)
@@ -202,7 +204,12 @@ class FigureView:
         fig = self.fig
         canvas = fig.canvas
         dynamic, overlay = self._artists()
-        if self._background is None or fig.stale or canvas.get_width_height() != self._size:
+        if (
+            self._background is None
+            or fig.stale
+            or canvas.get_width_height() != self._size
+            or self._moved_under_static(dynamic)
+        ):
             self._draw_background(dynamic, relayout=not self._layout_frozen)
         if dynamic:
             self._draw_layers(dynamic, overlay)  # each clears the canvas: restore it after
@@ -230,6 +237,16 @@ class FigureView:
         self.image.value = png
         self.renders += 1
         return png
+
+    def _moved_under_static(self, dynamic: list[Artist]) -> bool:
+        """Whether a dynamic Axis' limits moved under an artist of the background that is
+        drawn in data coordinates (it must move too: the background is out of date)."""
+        for axis in dynamic:
+            cached = self._layers.get(axis) if isinstance(axis, Axis) else None
+            if cached is not None and cached[0] != _axis_key(axis):
+                if _has_static_data(axis.axes):
+                    return True
+        return False
 
     def _draw_background(self, dynamic: list[Artist], relayout: bool) -> None:
         """Draw every non-animated artist; with ``relayout``, through the layout engine first
@@ -407,9 +424,21 @@ def _offset_hits_title(dynamic: list[Artist], renderer) -> bool:
     return False
 
 
+def _has_static_data(ax) -> bool:
+    """Whether an Axes has a visible, non-animated artist placed in data coordinates."""
+    for artist in ax.get_children():
+        if artist.get_animated() or not artist.get_visible() or artist is ax.patch:
+            continue
+        if isinstance(artist, (Axis, Spine, Legend)):
+            continue
+        if any(artist.get_transform().contains_branch_seperately(ax.transData)):
+            return True
+    return False
+
+
 def _axis_key(axis: Axis) -> tuple:
     """What an axis' drawing depends on, beyond its properties: limits, label, position."""
-    bounds = tuple(axis.axes.get_position().bounds)
+    bounds = tuple(axis.axes.get_position(original=True).bounds)
     return tuple(axis.get_view_interval()), axis.label.get_text(), bounds
 
 

@@ -1,0 +1,278 @@
+"""Every explorer shows its figure as a PNG in an ipywidgets.Image that follows its controls.
+
+``dgmlab.widgets._view.FigureView`` renders the figure (layout frozen after the first draw,
+blitting, cached text) into the Image; these tests check what a student would see: a PNG
+there, a new one at every move, one render per move, the picture a full redraw would give,
+and, for the Monte Carlo explorer, the histogram of the samples it just drew. No timing is
+asserted (benchmarks/widgets.py measures it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import io
+import pkgutil
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import ipywidgets as widgets  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import dgmlab.widgets  # noqa: E402
+from dgmlab.data import Bars  # noqa: E402
+from dgmlab.models import bar_decoder  # noqa: E402
+from dgmlab.widgets import jensen  # noqa: E402
+from dgmlab.widgets._view import FigureView, encode_png  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _explorers():
+    """Every explore_* function of every dgmlab/widgets/<slug>.py, found at run time."""
+    found = []
+    for module_info in pkgutil.iter_modules(dgmlab.widgets.__path__):
+        if module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"dgmlab.widgets.{module_info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("explore_") and fn.__module__ == module.__name__:
+                found.append(pytest.param(fn, id=f"{module_info.name}.{name}"))
+    return found
+
+
+def _build(fn):
+    """Call an explorer with the lecture's fixtures for its required arguments."""
+    x, _ = Bars().sample(4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    fixtures = {"images": x, "x": x, "decoder": bar_decoder().double()}
+    kwargs = {
+        p.name: fixtures[p.name]
+        for p in inspect.signature(fn).parameters.values()
+        if p.default is inspect.Parameter.empty
+    }
+    return fn(**kwargs)
+
+
+def _find(widget, kind) -> list:
+    found = [widget] if isinstance(widget, kind) else []
+    for child in getattr(widget, "children", ()):
+        found += _find(child, kind)
+    return found
+
+
+def _controls(box) -> list:
+    kinds = (widgets.Dropdown, widgets.SelectionSlider, widgets.FloatSlider, widgets.IntSlider,
+             widgets.FloatLogSlider)  # fmt: skip
+    return [c for c in _find(box, kinds) if not _stuck(c)]
+
+
+def _stuck(control) -> bool:
+    if hasattr(control, "options"):
+        return len(control.options) < 2
+    return not control.max > control.min
+
+
+def _move(control) -> None:
+    """Move a control to another setting, as a student would: the next option, or a slider
+    from one side of its range to the other (30% <-> 70%: the ELBO explorer's quadrature grid
+    does not resolve q at the corners of its sliders)."""
+    if hasattr(control, "options"):
+        control.index = (control.index + 1) % len(control.options)
+        return
+    low, high = control.min, control.max  # a log slider's are exponents
+    log = isinstance(control, widgets.FloatLogSlider)
+    position = np.log(control.value) / np.log(control.base) if log else control.value
+    fraction = 0.7 if position < low + 0.5 * (high - low) else 0.3
+    target = low + fraction * (high - low)
+    control.value = control.base**target if log else target
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def test_every_module_has_an_explorer_to_check():
+    assert len(_explorers()) >= 6
+
+
+@pytest.mark.parametrize("explore", _explorers())
+def test_explorer_shows_a_png_image_that_follows_every_control(explore):
+    figures_before = plt.get_fignums()
+    box = _build(explore)
+    # the figure lives in an Image, not an Output (no display(fig), no inline re-render)
+    images = _find(box, widgets.Image)
+    assert len(images) == 1 and not _find(box, widgets.Output)
+    image = images[0]
+    assert image.format == "png" and bytes(image.value[:8]) == PNG
+    assert plt.get_fignums() == figures_before, "the explorer's figure must stay out of pyplot"
+    view = box.view
+    controls = _controls(box)
+    assert controls
+    for control in controls:
+        before, renders = bytes(image.value), view.renders
+        _move(control)
+        assert view.renders == renders + 1, f"{control.description}: one render per move"
+        assert bytes(image.value[:8]) == PNG
+        assert bytes(image.value) != before, f"{control.description}: the picture did not change"
+    # what blitting and cached text drew equals a full redraw of the same state
+    blitted = _pixels(image.value)
+    view.invalidate()
+    view.refresh()
+    assert np.abs(blitted - _pixels(image.value)).max() <= 16
+
+
+@pytest.mark.parametrize("explore", _explorers())
+def test_slider_moves_blit_instead_of_redrawing_the_figure(explore):
+    box = _build(explore)
+    view = box.view
+    full_draws = view.full_draws
+    for control in _controls(box):
+        if not hasattr(control, "options"):
+            _move(control)
+    assert view.full_draws == full_draws, "a slider move redrew the whole figure"
+
+
+def test_monte_carlo_family_change_renders_once_and_shows_the_new_family(monkeypatch):
+    drawn = []
+
+    def recording(*args, **kwargs):
+        drawn.append(original(*args, **kwargs))
+        return drawn[-1]
+
+    original = jensen.monte_carlo_jensen
+    monkeypatch.setattr(jensen, "monte_carlo_jensen", recording)
+    box = jensen.explore_monte_carlo(num_samples=2000)
+    view = box.view
+    refreshes = []
+    refresh = view.refresh
+    view.refresh = lambda: refreshes.append(1) or refresh()
+    name, a, b = box.children[0].children
+    before = bytes(view.image.value)
+    drawn.clear()
+    name.value = "gamma"
+    assert len(refreshes) == 1, f"a family change rendered {len(refreshes)} times"
+    assert len(drawn) == 1, "a family change drew samples more than once"
+    result = drawn[0]
+    assert result.name == "gamma" and (a.value, b.value) == jensen.DEFAULTS["gamma"]
+    assert (a.description, b.description) == jensen.FAMILIES["gamma"].parameters
+    artists = view.fig.jensen_artists
+    log_x = result.log_samples.numpy()
+    low, high = np.quantile(log_x, [0.001, 0.999])
+    density, edges = np.histogram(log_x, bins=60, range=(low, high), density=True)
+    shown = artists["hist"].get_data()
+    np.testing.assert_allclose(shown.values, density)
+    np.testing.assert_allclose(shown.edges, edges)
+    assert artists["expected_log"].get_xdata()[0] == pytest.approx(result.expected_log)
+    assert artists["log_expected"].get_xdata()[0] == pytest.approx(result.log_expected)
+    assert artists["mc_expected_log"].get_xdata()[0] == pytest.approx(result.mc_expected_log)
+    left, right = artists["ax"].get_xlim()
+    assert left <= min(edges[0], result.expected_log) and right >= edges[-1]
+    assert artists["ax"].get_ylim()[1] >= density.max()
+    assert artists["ax"].get_title().startswith("gamma:")
+    assert bytes(view.image.value) != before
+    # a slider move is one render too
+    a.value = a.min + 0.5 * (a.max - a.min)
+    assert len(refreshes) == 2 and drawn[-1].name == "gamma"
+
+
+def test_update_monte_carlo_moves_the_same_artists():
+    fig = jensen.draw_monte_carlo(jensen.monte_carlo_jensen("lognormal", 0.0, 1.0, 500))
+    hist, ax = fig.jensen_artists["hist"], fig.jensen_artists["ax"]
+    result = jensen.monte_carlo_jensen("uniform", 1.0, 3.0, 500, torch.Generator().manual_seed(1))
+    jensen.update_monte_carlo(fig, result)
+    assert fig.jensen_artists["hist"] is hist and len(ax.patches) == 1  # no new bars
+    values = hist.get_data().values
+    width = np.diff(hist.get_data().edges)
+    assert float((values * width).sum()) == pytest.approx(1.0)  # a density over its range
+    plt.close(fig)
+
+
+def _figure():
+    """A line that moves, one that stays (data coordinates), a legend, a note in axes
+    coordinates, a title."""
+    fig = Figure(figsize=(4, 3), layout="constrained")
+    ax = fig.add_subplot()
+    (line,) = ax.plot([0, 1], [0, 1], label="moving")
+    (still,) = ax.plot([0, 1], [1, 0], label="still")
+    ax.legend(loc="upper left")
+    note = ax.text(0.5, 0.1, "note", transform=ax.transAxes)
+    ax.set_title("t")
+    return fig, ax, line, still, note
+
+
+def test_view_freezes_the_layout_and_blits_only_what_moves():
+    fig, ax, line, still, note = _figure()
+    dynamic = [line, still, ax.yaxis, ax.title]
+    view = FigureView(fig, dynamic=lambda: dynamic, overlay=[ax.get_legend()])
+    first = view.refresh()
+    assert first[:8] == PNG and bytes(view.image.value) == first
+    assert view.renders == 1 and view.full_draws == 1
+    position = ax.get_position(original=True).bounds
+    line.set_ydata([0.5, 0.2])
+    ax.set_ylim(0, 5)  # the y axis is dynamic: new ticks, still no full redraw
+    ax.title.set_text("a much longer title than before")
+    moved = view.refresh()
+    assert view.full_draws == 1 and view.renders == 2 and moved != first
+    assert ax.get_position(original=True).bounds == position  # no layout again
+    # a change to an artist that is not dynamic makes the view redraw everything
+    note.set_color("red")
+    view.refresh()
+    assert view.full_draws == 2
+    assert (np.abs(_pixels(view.image.value) - [255, 0, 0]).sum(-1) < 60).any()
+
+
+def test_blitted_picture_equals_a_full_redraw():
+    fig, ax, line, still, note = _figure()
+    view = FigureView(
+        fig, dynamic=lambda: [line, still, ax.yaxis, ax.title], overlay=[ax.get_legend()]
+    )
+    view.refresh()
+    for k in range(5):
+        line.set_ydata([0.1 * k, 1 - 0.2 * k])
+        ax.set_ylim(-k, 1 + k)
+        ax.title.set_text(f"step {k}")
+        view.refresh()
+    assert view.full_draws == 1
+    blitted = _pixels(view.image.value)
+    view.invalidate()
+    view.refresh()
+    np.testing.assert_array_equal(blitted, _pixels(view.image.value))
+
+
+def test_limits_moving_under_a_static_data_artist_redraw_the_background():
+    # "still" is drawn in data coordinates but not dynamic: when the y limits move, the
+    # background holding it is out of date, and the view must notice
+    fig, ax, line, still, note = _figure()
+    view = FigureView(fig, dynamic=lambda: [line, ax.yaxis], overlay=[ax.get_legend()])
+    view.refresh()
+    ax.set_ylim(-3, 4)
+    view.refresh()
+    assert view.full_draws == 2
+    blitted = _pixels(view.image.value)
+    view.invalidate()
+    view.refresh()
+    np.testing.assert_array_equal(blitted, _pixels(view.image.value))
+
+
+def test_view_without_dynamic_artists_draws_everything_each_time():
+    fig, ax, line, _, _ = _figure()
+    view = FigureView(fig)
+    view.refresh()
+    line.set_ydata([1, 1])
+    view.refresh()
+    assert view.full_draws == 2 and view.renders == 2
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_encode_png_round_trips(channels):
+    pixels = np.random.default_rng(0).integers(0, 256, (17, 29, channels), dtype=np.uint8)
+    png = encode_png(pixels)
+    assert png[:8] == PNG
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), pixels)
