@@ -18,10 +18,11 @@ Jupyter's inline backend would (``print_figure``, tight bounding box), so its nu
 the same work and a figure is never rendered twice or skipped.
 
 Columns, medians over the moves: ``update_ms`` (the callback, rendering included: the
-judged number), ``render_ms`` (the part of it inside ``FigureView.refresh``: drawing and PNG),
-``renders`` (renders per move: 1 expected; 0 means the picture did not follow the control,
-more is wasted work) and ``shown`` (``image``: the box's Image got a new PNG at every move;
-``inline``: through ``display``; ``none``). Target: every update <= 50 ms, with a render.
+judged number), ``render_ms`` (the part of it inside ``FigureView.refresh`` or the inline PNG
+encoding: drawing and PNG), ``renders`` (figures rendered per move: 1 expected; 0 means the
+picture did not follow the control, more is wasted work) and ``shown`` (``image``: rendered
+into the box's Image at every move; ``inline``: through ``display``; ``none``). Target: every
+update <= 50 ms, with a render.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class _Display:
 
     def __init__(self):
         self.figures = 0
+        self.seconds: list[float] = []  # one per figure encoded
 
     def __call__(self, *objects, **kwargs):
         from IPython.core.pylabtools import print_figure
@@ -124,7 +126,9 @@ class _Display:
 
         for obj in objects:
             if isinstance(obj, Figure):
+                start = time.perf_counter()
                 print_figure(obj, fmt="png", bbox_inches="tight")
+                self.seconds.append(time.perf_counter() - start)
                 self.figures += 1
 
 
@@ -165,11 +169,12 @@ def _time_control(control, box, repeats: int) -> dict:
     """Drag a control through repeats + 1 settings (the first untimed); medians per move."""
     images = _images(box)
     renders = _Renders()
-    times, render_times, counts, displayed, changed = [], [], [], 0, 0
+    times, render_times, counts, drawn, displayed, changed = [], [], [], 0, 0, 0
     with renders.installed(), contextlib.redirect_stdout(io.StringIO()):
         for k, (attribute, value) in enumerate(_drag(control, repeats + 1)):
             before = [image.value for image in images]
             renders.seconds.clear()
+            DISPLAY.seconds.clear()
             figures = DISPLAY.figures
             start = time.perf_counter()
             setattr(control, attribute, value)
@@ -177,12 +182,12 @@ def _time_control(control, box, repeats: int) -> dict:
             if k == 0:
                 continue  # warm-up
             times.append(elapsed)
-            render_times.append(sum(renders.seconds))
-            counts.append(len(renders.seconds))
+            render_times.append(sum(renders.seconds) + sum(DISPLAY.seconds))
+            drawn += bool(renders.seconds)
+            counts.append(len(renders.seconds) + DISPLAY.figures - figures)
             displayed += DISPLAY.figures > figures
             changed += any(i.value != v for i, v in zip(images, before, strict=True))
-    drawn = sum(c > 0 for c in counts)  # moves where a FigureView rendered into its Image
-    if max(drawn, changed) == repeats:
+    if max(drawn, changed) == repeats:  # a FigureView rendered into the Image at every move
         shown = "image"
     elif displayed == repeats:
         shown = "inline"
