@@ -9,16 +9,22 @@ PNG-encode it at every slider move: 80-400 ms. A ``FigureView`` does the expensi
 - the artists an explorer changes are *dynamic* (``dynamic()`` returns them; they are marked
   animated): everything else is drawn once into a cached background, and a refresh restores
   the background and draws only the dynamic artists on top (blitting). An axis whose limits
-  move (``ax.yaxis``, say) can be dynamic too: its ticks and labels are redrawn, the rest of the
-  axes is not;
+  move (``ax.yaxis``, say) can be dynamic too: it is kept as a transparent layer and drawn
+  again only when its limits moved. Overlays (a legend over moving curves) and the spines of
+  axes with dynamic artists are layers too, composited in z-order;
+- text, most of a redraw's cost, goes through a renderer that pastes a string it has drawn
+  before instead of rasterizing its glyphs again (strings are placed at whole pixels);
 - the Agg buffer is PNG-encoded (no row filters, zlib level 1: ``encode_png``) into
   ``image.value``.
 
 The background is redrawn (a full draw, layout still frozen) when it may be out of date: on the
 first refresh, after ``invalidate()``, when a non-animated artist changed (matplotlib marks the
-figure stale), or when ``dynamic()`` returns an artist the background was drawn without. So a
-wrong ``dynamic`` list costs speed, never a wrong picture, except for a non-animated artist that
-a dynamic one is drawn over.
+figure stale), when ``dynamic()`` returns an artist the background was drawn without, or when
+a dynamic axis' limits moved under a non-animated artist drawn in data coordinates. So a
+``dynamic`` list that leaves out something moving costs speed, not a wrong picture, with two
+exceptions: a static artist that should lie over a dynamic one must be in ``overlay``, and an
+overlay that changes needs ``invalidate()``. The layout is computed again only if an axis'
+offset text ("1e-3") appears over its title.
 
     view = FigureView(fig, dynamic=lambda: [line, ax.yaxis, ax.title])
     line.set_ydata(...); ax.set_ylim(...); ax.title.set_text(...)
