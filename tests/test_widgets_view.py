@@ -129,14 +129,16 @@ def test_explorer_shows_a_png_image_that_follows_every_control(explore):
 
 
 @pytest.mark.parametrize("explore", _explorers())
-def test_slider_moves_blit_instead_of_redrawing_the_figure(explore):
+def test_control_moves_blit_instead_of_redrawing_the_figure(explore):
+    # what changes is drawn over a cached background; redrawing the whole figure at every
+    # move (a dynamic list that misses a changing artist) would be correct but slow
     box = _build(explore)
     view = box.view
     full_draws = view.full_draws
     for control in _controls(box):
-        if not hasattr(control, "options"):
+        for _ in range(2):
             _move(control)
-    assert view.full_draws == full_draws, "a slider move redrew the whole figure"
+    assert view.full_draws == full_draws, "a control move redrew the whole figure"
 
 
 def test_monte_carlo_family_change_renders_once_and_shows_the_new_family(monkeypatch):
