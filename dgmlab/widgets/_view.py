@@ -44,13 +44,14 @@ from collections.abc import Callable, Iterable
 import matplotlib as mpl
 import numpy as np
 from matplotlib.artist import Artist
-from matplotlib.axis import Axis
+from matplotlib.axis import Axis, XAxis
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.patches import Rectangle
 from matplotlib.spines import Spine
+from matplotlib.transforms import ScaledTranslation
 
 PNG_COMPRESS_LEVEL = 1  # zlib level 1: about 3 ms for a 1000x360 figure, ~50 kB
 TEXT_CACHE_SIZE = 1024  # rendered strings kept per canvas (a tick label is a few kB)
@@ -265,6 +266,8 @@ class FigureView:
         fig.canvas.draw()
         if relayout:
             fig.set_layout_engine("none")  # keep the positions the layout engine found
+            if not self._layout_frozen:
+                _pin_xlabels(dynamic)
             self._layout_frozen = True
         self._background = fig.canvas.copy_from_bbox(fig.bbox) if dynamic else None
         self._size = fig.canvas.get_width_height()
@@ -428,6 +431,20 @@ def _offset_hits_title(dynamic: list[Artist], renderer) -> bool:
             if offset.overlaps(title.get_window_extent(renderer)):
                 return True
     return False
+
+
+def _pin_xlabels(dynamic: list[Artist]) -> None:
+    """Keep each dynamic x axis' label where the layout put it, a fixed distance below its
+    Axes: matplotlib would otherwise measure every tick label again at every draw to place it
+    (a third of redrawing the axis), and for horizontal tick labels the answer never changes."""
+    for axis in dynamic:
+        if not isinstance(axis, XAxis) or not axis.label.get_text():
+            continue
+        ax, label = axis.axes, axis.label
+        _, y = label.get_transform().transform(label.get_position())  # display pixels
+        below = (y - ax.get_position(original=True).y0 * ax.figure.bbox.height) / ax.figure.dpi
+        shift = ScaledTranslation(0, below, ax.figure.dpi_scale_trans)
+        axis.set_label_coords(label.get_position()[0], 0.0, transform=ax.transAxes + shift)
 
 
 def _has_static_data(ax) -> bool:
