@@ -86,6 +86,20 @@ def test_view_update_returns_exact_numbers_and_draws_the_blue_area():
     assert view.ax_area.get_xlabel() == "z" and view.ax_area.get_ylabel()
 
 
+@pytest.mark.parametrize("mu", [-2.5, 2.5])
+def test_every_slider_corner_gives_exact_numbers(mu):
+    """The sliders reach mu = +-2.5 with sigma = 10^0.4 = 2.5: most of that q lies outside the
+    drawn grid [-6, 6], which exact_elbo refuses; the view integrates on a grid covering q."""
+    dec, x = lecture_decoder(), Bars().templates(DTYPE)[1]
+    view = ElboView(x, dec)
+    reference = view.numbers(0.0, 1.0)
+    for sigma in (10**-1.2, 10**0.4):
+        out = view.update(mu, sigma)
+        torch.testing.assert_close(out.log_p_x, reference.log_p_x, rtol=0, atol=1e-9)
+        assert float(out.kl) >= 0
+        torch.testing.assert_close(out.elbo + out.kl, out.log_p_x, rtol=0, atol=1e-9)
+
+
 def test_explorer_builds_and_follows_the_sliders():
     images = Bars().templates(DTYPE)
     box = explore_elbo(images, lecture_decoder(), titles=[f"column {c}" for c in range(4)])

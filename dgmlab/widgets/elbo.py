@@ -34,6 +34,17 @@ Z_RANGE = (-6.0, 6.0)
 BLUE, GREEN = "tab:blue", "tab:green"
 
 
+def grid_covering(mu: float, sigma: float, widths: float = 8.0) -> tuple[int, tuple[float, float]]:
+    """(num_points, z_range): Z_RANGE's grid, with the same spacing, stretched to hold
+    mu +- ``widths`` sigma, so ``exact_elbo`` sees all of q wherever the sliders put it
+    (mu = 2.5 with sigma = 2.5 reaches z = 22.5)."""
+    spacing = (Z_RANGE[1] - Z_RANGE[0]) / (NUM_POINTS - 1)
+    low = min(Z_RANGE[0], mu - widths * sigma)
+    intervals = math.ceil((max(Z_RANGE[1], mu + widths * sigma) - low) / spacing - 1e-9)
+    intervals += intervals % 2  # Simpson's rule: an even number of intervals
+    return intervals + 1, (low, low + intervals * spacing)
+
+
 def best_gaussian(
     x: torch.Tensor, decoder, steps: int = 150, lr: float = 0.05
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,8 +148,9 @@ class ElboView:
         """ELBO, log p(x) and KL(q || posterior) for q = N(mu, sigma^2): each a float tensor."""
         m = torch.tensor([[float(mu)]], dtype=torch.float64)
         s = torch.tensor([[float(sigma)]], dtype=torch.float64)
+        num_points, z_range = grid_covering(float(mu), float(sigma))
         with torch.no_grad():
-            out = exact_elbo(self.x, self.decoder, m, s, NUM_POINTS, Z_RANGE)
+            out = exact_elbo(self.x, self.decoder, m, s, num_points, z_range)
         return ExactElbo(*(v[0] for v in out))
 
     def update(self, mu: float, sigma: float) -> ExactElbo:
