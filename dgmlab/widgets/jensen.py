@@ -87,7 +87,7 @@ def update_two_point(fig: Figure, state: TwoPoint) -> Figure:
     artists["gap"].set_data([state.mean, state.mean], [state.mean_of_logs, state.log_of_mean])
     artists["text"].set_text(
         f"log of mean = {state.log_of_mean:.3f}\nmean of logs = {state.mean_of_logs:.3f}\n"
-        f"gap = {state.gap:.3f} >= 0"
+        f"gap = {max(state.gap, 0.0):.3f} >= 0"  # z1 = z2: 0 up to rounding, never "-0.000"
     )
     return fig
 
