@@ -1,6 +1,5 @@
 """Lecture 06's figures and latent explorer, headless (Agg)."""
 
-
 import matplotlib
 
 matplotlib.use("Agg")
