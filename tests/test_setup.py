@@ -34,6 +34,37 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert extracted == command
 
 
+def test_ci_installs_chromium_so_the_browser_tests_cannot_skip(tmp_path):
+    """A CI machine starts without Chromium: .ci/run installs it (through sudo when not root)
+    and sets DGMLAB_REQUIRE_BROWSER=1, before the README's command runs."""
+    script = (ROOT / ".ci" / "run").read_text()
+    block = re.search(r"\nif \[ ! -x /usr/bin/chromium \]; then\n.*?\nfi\n(.*?)\n", script, re.S)
+    assert block, ".ci/run has no `if [ ! -x /usr/bin/chromium ]; then ... fi` block"
+    assert block.group(1) == "export DGMLAB_REQUIRE_BROWSER=1"
+    assert script.index("DGMLAB_REQUIRE_BROWSER") < script.index('bash -euo pipefail -c "$command"')
+    # run the block on a machine without chromium, as a user who is not root: stubs record calls
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name, body in [
+        ("apt-get", 'echo "apt-get $* ($DEBIAN_FRONTEND)" >> "$LOG"'),
+        ("sudo", 'echo sudo >> "$LOG"; exec "$@"'),
+        ("id", "echo 1000"),
+    ]:
+        (stubs / name).write_text(f"#!/bin/sh\n{body}\n")
+        (stubs / name).chmod(0o755)
+    missing = block.group(0).replace("/usr/bin/chromium", str(tmp_path / "no-chromium"))
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", missing + 'echo "required=$DGMLAB_REQUIRE_BROWSER"'],
+        env={"PATH": f"{stubs}:/usr/bin:/bin", "LOG": str(tmp_path / "log")},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "required=1" in result.stdout
+    calls = (tmp_path / "log").read_text().splitlines()
+    assert "apt-get install -y chromium (noninteractive)" in calls and "sudo" in calls, calls
+    readme = (ROOT / "README.md").read_text()
+    assert "sudo apt-get install chromium" in readme
+
+
 def test_course_command_installs_the_course_and_opens_lectures():
     command = _block_after("course-command")
     assert 'pip install torch==2.13.0 -e ".[course]"' in command
