@@ -84,6 +84,9 @@ _PICTURE_CHANGED = """([box, srcs]) => {
     return images.length > 0 && images.every(i => i.complete && i.naturalWidth > 0)
         && JSON.stringify(images.map(i => i.src)) !== JSON.stringify(srcs);
 }"""
+# what a widget output shows instead of a view that failed ("Error displaying widget: ...",
+# or ipywidgets 8's "Click to show javascript error.")
+_WIDGET_ERROR = re.compile(r"Error displaying widget|javascript error", re.IGNORECASE)
 # The status bar's kernel item reads "Python 3 (ipykernel) | Idle" once a kernel is connected
 # and idle (the toolbar's execution indicator says "idle" before there is a kernel at all).
 _KERNEL_STATUS = "document.querySelector('#jp-main-statusbar [title^=\"Change kernel\"]')"
@@ -184,8 +187,10 @@ def _delete_sessions(lab) -> None:
 class Notebook:
     """One lecture open in a browser page; ``fail`` screenshots the page into tmp_path."""
 
-    def __init__(self, page, name: str, tmp_path: Path):
+    def __init__(self, page, name: str, tmp_path: Path, log: Path):
         self.page, self.name, self.tmp_path = page, name, tmp_path
+        # JupyterLab's log from here on: the kernel's stderr (a callback's traceback) lands there
+        self.log, self.log_start = log, log.stat().st_size
         self.console_errors: list[str] = []
         page.on("pageerror", lambda error: self.console_errors.append(str(error)))
         page.on(
@@ -206,7 +211,21 @@ class Notebook:
             where = f"no screenshot ({type(error).__name__}: {error})"
         errors = "".join(f"\n  {e[:300]}" for e in self.console_errors[-5:])
         console = f"\nbrowser console errors:{errors}" if errors else ""
-        pytest.fail(f"{self.name}: {message}\n({where}){console}", pytrace=False)
+        try:
+            logged = self.log_console()
+        except Exception as error:
+            logged = f"(could not read it: {type(error).__name__}: {error})"
+        if logged:
+            console += f"\nJupyterLab's log console (a widget callback's output):\n{logged}"
+        with open(self.log, errors="replace") as log:
+            log.seek(self.log_start)
+            lines = [line for line in log.read().splitlines() if not line.startswith("[I ")]
+        tail = "\n".join(lines)[-2000:].strip()
+        tail = f"\nJupyterLab's log ({self.log}):\n{tail}" if tail else ""
+        # from None: the Playwright timeout this replaces says less than the message
+        raise pytest.fail.Exception(
+            f"{self.name}: {message}\n({where}){console}{tail}", pytrace=False
+        ) from None
 
     def open(self, lab) -> None:
         # ?reset: a fresh workspace, so the lecture opened before this one is not restored
@@ -219,6 +238,21 @@ class Notebook:
         opened = self.page.locator(".jp-NotebookPanel").count()
         if opened != 1:
             self.fail(f"expected this one notebook open, found {opened} notebook panels")
+
+    def log_console(self) -> str:
+        """What JupyterLab's log console holds for this notebook: the kernel's output outside any
+        cell, such as a widget callback's traceback. "" while its status bar item is hidden."""
+        item = self.page.locator(".jp-LogConsoleStatusItem:not(.lm-mod-hidden)")
+        if not item.count():
+            return ""
+        item.click()
+        panel = self.page.locator(".jp-LogConsolePanel")
+        panel.wait_for(timeout=10_000)
+        return panel.inner_text()[-2500:].strip()
+
+    def check_log_console(self) -> None:
+        if self.page.locator(".jp-LogConsoleStatusItem:not(.lm-mod-hidden)").count():
+            self.fail("the kernel logged output outside the cells (see below)")
 
     def state(self) -> str:
         """The kernel's status and each code cell's prompt, for messages."""
@@ -270,18 +304,17 @@ class Notebook:
                 .filter(has=self.page.locator(".widget-slider"))
                 .first
             )
-            try:
-                box.wait_for(timeout=60_000)
+            output = cell.locator(".jp-Cell-outputArea")
+            broken = output.get_by_text(_WIDGET_ERROR)
+            try:  # the explorer, or the error a widget view shows when it cannot render
+                box.or_(broken).first.wait_for(timeout=60_000)
                 # a placeholder that stays means the widget never rendered
                 cell.get_by_text("Loading widget...").wait_for(state="detached", timeout=60_000)
-            except Exception as error:
-                text = cell.locator(".jp-Cell-outputArea").inner_text()
-                self.fail(
-                    f"cell {n}'s explorer did not render ({error}); its output:\n{text}", cell
-                )
-            text = cell.locator(".jp-Cell-outputArea").inner_text()
-            if "Error displaying widget" in text or "Loading widget" in text:
-                self.fail(f"cell {n}'s explorer failed to display:\n{text}", element=cell)
+            except Exception:
+                self.fail(f"cell {n}'s explorer did not render; its output:\n{output.inner_text()}")
+            text = output.inner_text()
+            if broken.count() or "Loading widget" in text:
+                self.fail(f"cell {n}'s explorer failed to display; its output:\n{text}", cell)
             for part, selector in (("slider", ".widget-slider"), ("picture", "img")):
                 try:
                     box.locator(selector).first.wait_for(timeout=UPDATE_TIMEOUT_S * 1000)
@@ -352,6 +385,7 @@ class Notebook:
         index = (current + 1) % len(options)
         before = self.picture(box)
         select.select_option(index=index)
+        options = [o.replace("\xa0", " ") for o in options]  # ipywidgets shows spaces as nbsp
         what = f"cell {n}: dropdown {options[current]!r} -> {options[index]!r}"
         self.assert_picture_changes(box, before, what)
         return True
@@ -361,7 +395,7 @@ class Notebook:
 @pytest.mark.parametrize("path", LECTURES_WITH_EXPLORERS, ids=lambda p: p.stem)
 def test_explorers_work_in_jupyterlab(path, browser, lab, tmp_path):
     context = browser.new_context(viewport=VIEWPORT)
-    notebook = Notebook(context.new_page(), path.name, tmp_path)
+    notebook = Notebook(context.new_page(), path.name, tmp_path, lab.log)
     try:
         notebook.open(lab)
         notebook.run_all()
@@ -371,6 +405,7 @@ def test_explorers_work_in_jupyterlab(path, browser, lab, tmp_path):
             notebook.move_slider(box, n)
             notebook.pick_option(box, n)
         notebook.check_outputs()  # the widgets' callbacks printed no traceback either
+        notebook.check_log_console()  # where a callback's traceback goes
     except Exception as error:  # Playwright's own errors, with a screenshot too
         notebook.fail(f"{type(error).__name__}: {error}")
     finally:
