@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import integrate
 
@@ -196,6 +196,9 @@ def test_exact_elbo_agrees_with_the_monte_carlo_elbo():
 
 @given(mu=st.floats(-2.5, 2.5), log_sigma=st.floats(-2.0, 0.7))
 def test_exact_elbo_is_below_the_evidence_by_a_nonnegative_kl(mu, log_sigma):
+    # only the q that the default grid [-8, 8] resolves: exact_elbo refuses the others (below);
+    # mu = 2 with sigma = 1.99 puts 1.3e-3 of q past z = 8
+    assume(abs(mu) + 4 * math.exp(log_sigma) <= 8)
     x, dec = _images(2), _decoder()
     m = torch.full((2, 1), mu, dtype=DTYPE)
     s = torch.full((2, 1), math.exp(log_sigma), dtype=DTYPE)
