@@ -1,5 +1,7 @@
 """Lecture 05's explorer, headless: numbers against the exact gradients and variances."""
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -64,6 +66,22 @@ def test_view_update_draws_histograms_titles_and_the_exact_line():
     view.update("step 1[z > 0]", 0.5, 1.0, 10, _gen())
     assert "does not apply" in view.notes["pathwise"].get_text()
     assert not view.lines["pathwise"].get_visible()
+
+
+@pytest.mark.parametrize("cost, mu, sigma", [("step 1[z > 0]", -3.0, 0.1), ("z^2", 0.0, 3.98),
+                                              ("(z - 2)^2", 0.5, 1.0)])  # fmt: skip
+def test_tick_labels_do_not_run_together(cost, mu, sigma):
+    # far from the step every estimate is 0 and the window is +-1e-3: written out in full,
+    # "-0.00100" "-0.00075" ... overlapped
+    view = GradientView()
+    view.update(cost, mu, sigma, 10, _gen())
+    view.fig.canvas.draw()
+    renderer = view.fig.canvas.get_renderer()
+    for ax in view.axes.values():
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+        assert len(boxes) >= 3
+        for a, b in itertools.pairwise(boxes):
+            assert a.x1 < b.x0, [t.get_text() for t in ax.get_xticklabels()]
 
 
 def test_errors_and_explorer():

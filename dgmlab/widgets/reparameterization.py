@@ -129,6 +129,8 @@ class GradientView:
                 0.5, 0.5, "", ha="center", va="center", transform=ax.transAxes
             )
             ax.set_xlabel("estimate of dJ/dmu")
+            # "-1.00 ... 1.00" and "1e-3" at the end, not "-0.00100" (labels run together)
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
             ax.set_ylabel("count")
             ax.set_title(" ", fontsize="medium")
             ax.legend(loc="upper right", fontsize="small")
