@@ -140,11 +140,15 @@ def test_control_moves_blit_instead_of_redrawing_the_figure(explore):
     # move (a dynamic list that misses a changing artist) would be correct but slow
     box = _build(explore)
     view = box.view
-    full_draws = view.full_draws
+    full_draws, layouts = view.full_draws, view.layouts
     for control in _controls(box):
         for _ in range(2):
             _move(control)
-    assert view.full_draws == full_draws, "a control move redrew the whole figure"
+    # a full draw may lay the figure out again to make room for wider tick labels, but only
+    # for that (test_labels_narrowing_and_widening_again_do_not_relayout_each_time)
+    assert view.full_draws - view.layouts == full_draws - layouts, (
+        "a control move redrew the whole figure"
+    )
 
 
 def test_monte_carlo_family_change_renders_once_and_shows_the_new_family(monkeypatch):
@@ -241,10 +245,11 @@ def test_blitted_picture_equals_a_full_redraw():
     view = FigureView(
         fig, dynamic=lambda: [line, still, ax.yaxis, ax.title], overlay=[ax.get_legend()]
     )
+    ax.set_ylim(-5, 6)  # tick labels "-4" .. "6": as wide as the ones below (no new layout)
     view.refresh()
     for k in range(5):
         line.set_ydata([0.1 * k, 1 - 0.2 * k])
-        ax.set_ylim(-k, 1 + k)
+        ax.set_ylim(-5 + k, 6 + k)
         ax.title.set_text(f"step {k}")
         view.refresh()
     assert view.full_draws == 1
@@ -270,6 +275,62 @@ def test_view_without_dynamic_artists_draws_everything_each_time():
     line.set_ydata([1, 1])
     view.refresh()
     assert view.full_draws == 2 and view.renders == 2
+
+
+def _two_panels():
+    """Two Axes side by side, each with a y label and narrow tick labels ("0.0" .. "1.0")."""
+    fig = Figure(figsize=(6, 2.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    lines = []
+    for ax, name in ((left, "left"), (right, "right")):
+        lines += ax.plot([0, 1], [0, 1])
+        ax.set_ylabel(f"{name} label")
+        ax.set_ylim(0, 1)
+    return fig, left, right, lines
+
+
+def _label_box(ax):
+    return ax.yaxis.label.get_window_extent(ax.figure.canvas.get_renderer())
+
+
+def test_widened_y_tick_labels_get_room_instead_of_crowding_the_next_panel():
+    fig, left, right, lines = _two_panels()
+    view = FigureView(fig, dynamic=lambda: [*lines, left.yaxis, right.yaxis])
+    view.refresh()
+    assert _label_box(right).x0 > left.bbox.x1  # laid out with room
+    # "0.0000" .. "0.0125": the labels widen, and would push each y label out of its room
+    for ax in (left, right):
+        ax.set_ylim(0, 0.0125)
+    view.refresh()
+    assert view.full_draws == view.layouts == 2  # laid out again, once
+    assert _label_box(right).x0 > left.bbox.x1, "the right panel's label runs into the left one"
+    assert _label_box(left).x0 >= 0, "the left panel's label is pushed off the figure"
+    np.testing.assert_array_equal(*_shown_and_redrawn(view))
+
+
+def test_labels_narrowing_and_widening_again_do_not_relayout_each_time():
+    # a layout made while a y axis' labels are narrow still leaves it room for its widest
+    fig, left, right, lines = _two_panels()
+    view = FigureView(fig, dynamic=lambda: [*lines, left.yaxis, right.yaxis])
+    view.refresh()
+    right.set_ylim(0, 0.0125)  # the right labels widen: laid out again
+    view.refresh()
+    right.set_ylim(0, 1)
+    left.set_ylim(0, 0.0125)  # the left labels widen while the right ones are narrow
+    view.refresh()
+    layouts, position = view.layouts, right.get_position(original=True).bounds
+    assert layouts == 3
+    for _ in range(3):  # each panel wide in turn: all fits already
+        right.set_ylim(0, 0.0125)
+        left.set_ylim(0, 1)
+        view.refresh()
+        assert _label_box(right).x0 > left.bbox.x1, "the right panel's label runs into the left"
+        right.set_ylim(0, 1)
+        left.set_ylim(0, 0.0125)
+        view.refresh()
+        assert _label_box(left).x0 >= 0, "the left panel's label is pushed off the figure"
+    assert view.layouts == layouts and view.full_draws == layouts
+    assert right.get_position(original=True).bounds == position
 
 
 @pytest.mark.parametrize("channels", [3, 4])

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable
 import matplotlib as mpl
 import numpy as np
 from matplotlib.artist import Artist
-from matplotlib.axis import Axis, XAxis
+from matplotlib.axis import Axis, XAxis, YAxis
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
@@ -55,6 +55,7 @@ from matplotlib.transforms import ScaledTranslation
 
 PNG_COMPRESS_LEVEL = 1  # zlib level 1: about 3 ms for a 1000x360 figure, ~50 kB
 TEXT_CACHE_SIZE = 1024  # rendered strings kept per canvas (a tick label is a few kB)
+CROWD_TOLERANCE_PX = 1  # a y axis may reach this far past where it reached when laid out
 
 
 _UNSEEN, _SEEN_ONCE = object(), object()
@@ -157,6 +158,8 @@ class FigureView:
         image: the ``ipywidgets.Image(format="png")`` to put in the explorer's box.
         renders: how many times ``refresh`` has rendered.
         full_draws: how many of those drew the whole figure (the rest blitted).
+        layouts: how many of the full draws laid the figure out (the first, and one whenever a
+            y axis' labels widened past the room it had, or an offset text hit a title).
     """
 
     def __init__(
@@ -174,6 +177,7 @@ class FigureView:
         self.image = widgets.Image(format="png")
         self.renders = 0
         self.full_draws = 0
+        self.layouts = 0
         self._background = None
         self._size = None
         self._engine = None  # the layout engine, kept to lay the figure out again
@@ -182,6 +186,10 @@ class FigureView:
         # artist -> (key, (x, y, RGBA) or None): an overlay artist is drawn once per background,
         # a dynamic Axis again whenever its limits move; everything else at every refresh
         self._layers: dict = {}
+        # YAxis -> how far out from its Axes (px) it reaches now / at most so far; a new
+        # layout leaves every y axis room for its widest reach
+        self._reach: dict = {}
+        self._widest: dict = {}
 
     def invalidate(self) -> None:
         """Draw the whole figure at the next ``refresh`` (after changing a non-dynamic artist)."""
@@ -220,11 +228,18 @@ class FigureView:
             self._draw_background(dynamic, relayout=not self._layout_frozen)
         if dynamic:
             self._draw_layers(dynamic, overlay)  # each clears the canvas: restore it after
-            if self._engine is not None and _offset_hits_title(dynamic, canvas.get_renderer()):
-                # an axis' "1e-3" appeared where the frozen layout put the title: lay the
-                # figure out again (slow, and only then; an explorer can leave room instead)
-                self._draw_background(dynamic, relayout=True)
-                self._draw_layers(dynamic, overlay)
+            if self._engine is not None and (
+                _offset_hits_title(dynamic, canvas.get_renderer()) or self._crowded(dynamic)
+            ):
+                # an axis' "1e-3" appeared where the frozen layout put the title, or a y axis'
+                # label was pushed out of the room the layout gave it: lay the figure out
+                # again (slow, and only then; an explorer can leave room instead), and check
+                # the new layout, a second time at most
+                for _ in range(2):
+                    self._draw_background(dynamic, relayout=True)
+                    self._draw_layers(dynamic, overlay)
+                    if not self._crowded(dynamic):
+                        break
             canvas.restore_region(self._background)
             renderer = canvas.get_renderer()
             ordered = sorted([*dynamic, *overlay], key=lambda a: a.get_zorder())
@@ -263,8 +278,21 @@ class FigureView:
             self._engine = fig.get_layout_engine()
         elif relayout and self._engine is not None:
             fig.set_layout_engine(self._engine)
+        # a y axis whose labels are narrower now than they have been is laid out as if at its
+        # widest (a larger label pad while the layout runs): wider labels coming back then fit,
+        # and narrower ones coming and going cannot make the layout change back and forth
+        pads = {}
+        if relayout and self._layout_frozen:
+            for axis, widest in self._widest.items():
+                extra = widest - self._reach.get(axis, widest)
+                if extra > 0:
+                    pads[axis] = axis.labelpad
+                    axis.labelpad += extra * 72 / fig.dpi  # points
         fig.canvas.draw()
+        for axis, pad in pads.items():
+            axis.labelpad = pad
         if relayout:
+            self.layouts += 1
             fig.set_layout_engine("none")  # keep the positions the layout engine found
             if not self._layout_frozen:
                 _pin_xlabels(dynamic)
@@ -273,6 +301,33 @@ class FigureView:
         self._size = fig.canvas.get_width_height()
         self._layers.clear()
         self.full_draws += 1
+
+    def _crowded(self, dynamic: list[Artist]) -> bool:
+        """Whether a dynamic y axis (tick labels and label) now reaches further out from its
+        Axes than it ever did: the layout gave it no room for that. Records each one's reach
+        (how far out it reaches, which does not change when the Axes moves)."""
+        crowded = False
+        for axis in dynamic:
+            layer = self._layers.get(axis) if isinstance(axis, YAxis) else None
+            if layer is None or layer[1] is None:
+                continue
+            x, _, rgba = layer[1]
+            left, right = x, x + rgba.shape[1]
+            # pixels beyond the figure's edge are cropped from the layer: the label, which may
+            # be all there is out there, is measured where the axis placed it
+            label = axis.label
+            if label.get_visible() and label.get_text():
+                extent = label.get_window_extent(self.fig.canvas.get_renderer())
+                left, right = min(left, extent.x0), max(right, extent.x1)
+            # measured from the Axes, whose edge the frozen layout keeps
+            box = axis.axes.bbox
+            reach = box.x0 - left if axis.get_label_position() == "left" else right - box.x1
+            self._reach[axis] = reach
+            widest = self._widest.setdefault(axis, reach)
+            if reach > widest + CROWD_TOLERANCE_PX:
+                self._widest[axis] = reach
+                crowded = True
+        return crowded
 
     def _draw_layers(self, dynamic: list[Artist], overlay: list[Artist]) -> None:
         """(Re)draw the layers that are missing or out of date: each overlay artist once per
