@@ -101,6 +101,26 @@ def _verdict(met: bool | None) -> str:
     return {True: "met", False: "**MISSED**", None: "not judged"}[met]
 
 
+def _provenance(m: dict) -> dict:
+    """When, on which commit and at what load one benchmark ran (from ``machine()``)."""
+    return {
+        "ran_at": m.get("date"),
+        "commit": m.get("commit"),
+        "dirty": m.get("dirty"),
+        "load_average_at_start": m.get("load_average_at_start"),
+    }
+
+
+def _provenance_text(b: dict, m: dict) -> str:
+    commit = b.get("commit", m["commit"])
+    dirty = " (with uncommitted changes)" if b.get("dirty", m["dirty"]) else ""
+    load = b.get("load_average_at_start", m["load_average_at_start"])
+    return (
+        f"ran at {b.get('ran_at', m['date'])} on commit `{commit}`{dirty}, "
+        f"load average at start {load}"
+    )
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
@@ -113,6 +133,11 @@ def markdown(report: dict) -> str:
         f"- software: Python {m['python']}, torch {m['torch']} ({m['torch_threads']} thread(s) "
         f"in-process), device `{m['device']}`; GPU: {m['gpu'] or 'none'}",
         f"- command: `{m['command']}`; took {report['seconds']:.0f} s",
+        *(
+            ["- merged: each section below says when, on which commit and at what load it ran"]
+            if "merged" in m["command"]
+            else []
+        ),
         "",
         "## Targets",
         "",
@@ -132,14 +157,14 @@ def markdown(report: dict) -> str:
     for name, b in report["benchmarks"].items():
         lines += [f"## {b['title']} (`{name}`)", ""]
         if b["skipped"]:
-            lines += [f"Skipped: {b['skipped']}", ""]
+            lines += [f"Skipped: {b['skipped']}", "", f"- {_provenance_text(b, m)}", ""]
             continue
         lines += table(b["rows"]) + [""]
         for heading, rows in b["tables"].items():
             lines += [f"### {heading}", ""] + table(rows) + [""]
         lines += [f"- {note}" for note in b["notes"]]
         lines += [f"- figure: `{fig}`" for fig in b["figures"]]
-        lines += [f"- took {b['seconds']:.0f} s; ran at {b.get('ran_at', m['date'])}", ""]
+        lines += [f"- took {b['seconds']:.0f} s; {_provenance_text(b, m)}", ""]
     return "\n".join(lines)
 
 
@@ -198,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for name in names:
         t0 = time.perf_counter()
+        started = machine(config)  # the commit and the load this item ran on
         print(f"running {name} ...", flush=True)
         try:
             result = importlib.import_module(ITEMS[name]).run(config)
@@ -205,13 +231,16 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             result = Result(name, name, skipped="error: " + traceback.format_exc(limit=3)[-600:])
         result.seconds = time.perf_counter() - t0
-        report["benchmarks"][name] = result.to_json()
-        report["benchmarks"][name]["ran_at"] = machine(config)["date"]
+        report["benchmarks"][name] = {**result.to_json(), **_provenance(started)}
         print_summary({"benchmarks": {name: report["benchmarks"][name]}}, flush=True)
     report["seconds"] = time.perf_counter() - start
     previous = out / f"{args.mode}.json"
     if args.update and previous.exists():  # read now, not at the start: another run may write
-        kept = json.loads(previous.read_text()).get("benchmarks", {})
+        earlier = json.loads(previous.read_text())
+        kept = earlier.get("benchmarks", {})
+        for section in kept.values():  # written before sections carried their provenance
+            for key, value in _provenance(earlier.get("machine", {})).items():
+                section.setdefault(key, value)
         report["benchmarks"] = {**kept, **report["benchmarks"]}
         report["machine"]["command"] += " (merged with earlier results)"
     (out / f"{args.mode}.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,6 +46,7 @@ def _check_report(report: dict, items: list[str]) -> None:
             continue
         assert bench["rows"], f"{name}: no rows"
         assert bench["targets"], f"{name}: no targets"
+        assert bench["commit"] == report["machine"]["commit"] and bench["ran_at"], name
         for target in bench["targets"]:
             assert set(target) == {"what", "value", "target", "met", "unit"}
             assert target["met"] in (True, False, None)
@@ -84,8 +86,6 @@ def test_quick_mode_results_are_sane(fast_report):
     sizes = [r for r in benches["scaling"]["rows"] if r["ms"] is not None]
     assert all(r["ms"] > 0 for r in sizes)
     gpu = benches["gpu"]
-    import torch
-
     assert (gpu["skipped"] is None) == torch.cuda.is_available()
 
 
@@ -170,6 +170,26 @@ def test_markdown_renders_rows_targets_and_skips():
     assert "Skipped: nothing to measure" in text and "`abc1234`" in text
 
 
+def test_update_keeps_earlier_sections_with_their_own_commit(tmp_path):
+    # a merged record must not credit every section to the commit of the last run
+    earlier = {
+        "schema": run.SCHEMA, "mode": "quick", "seconds": 1.0,
+        "machine": {"date": "2020-01-01 00:00 UTC", "commit": "0ld0ld0", "dirty": False,
+                    "load_average_at_start": [9.0, 9.0, 9.0]},
+        "benchmarks": {"x": common.Result("x", "X", rows=[{"a": 1}]).to_json()},
+    }  # fmt: skip
+    (tmp_path / "quick.json").write_text(json.dumps(earlier))
+    done = _bench(tmp_path, "--only", "gpu", "--update")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "quick.json").read_text())
+    assert list(report["benchmarks"]) == ["x", "gpu"]
+    assert report["benchmarks"]["x"]["commit"] == "0ld0ld0"
+    assert report["benchmarks"]["gpu"]["commit"] == report["machine"]["commit"] != "0ld0ld0"
+    text = (tmp_path / "quick.md").read_text()
+    assert "on commit `0ld0ld0`, load average at start [9.0, 9.0, 9.0]" in text
+    assert f"on commit `{report['machine']['commit']}`" in text and "- merged:" in text
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -185,8 +205,6 @@ def test_command_line_errors(args, message, capsys, tmp_path):
 
 def test_cuda_without_a_gpu_is_refused(capsys, tmp_path, monkeypatch):
     """--device cuda on a machine without one fails loudly instead of measuring the CPU."""
-    import torch
-
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert run.main(["--device", "cuda", "--out", str(tmp_path)]) == 2
     assert "torch finds no CUDA device" in capsys.readouterr().err
