@@ -19,7 +19,7 @@ def run(config: Config) -> Result:
         result.skipped = (
             "no CUDA device on this machine (none was lent to this session); "
             "rerun with a GPU: python -m benchmarks --mode full --device cuda "
-            "--only gpu,training,scaling"
+            "--only gpu,training,scaling,compile"
         )
         return result
     steps = 200 if config.full else 20

@@ -30,6 +30,7 @@ ITEMS = {
     "grading": "benchmarks.grading",
     "widgets": "benchmarks.widgets",
     "gpu": "benchmarks.gpu",
+    "compile": "benchmarks.compiled",
 }
 SCHEMA = 1
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import common, notebooks, run  # noqa: E402
 
-FAST_ITEMS = "training,quality,scaling,widgets,gpu"
+FAST_ITEMS = "training,quality,scaling,widgets,gpu,compile"
 
 
 def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -85,6 +85,11 @@ def test_quick_mode_results_are_sane(fast_report):
         assert 0 < iw <= row["uniform"] + 50
     sizes = [r for r in benches["scaling"]["rows"] if r["ms"] is not None]
     assert all(r["ms"] > 0 for r in sizes)
+    variants = {r["variant"]: r for r in benches["compile"]["rows"]}
+    assert {"eager", "eager, checks off", "compile default, checks off"} <= set(variants)
+    for row in variants.values():  # every variant trained: a finite loss, a time per step
+        assert row["ms_per_step"] > 0 and 0 < row["final_loss"] < 100
+    assert variants["compile default, checks off"]["compile_s"] > 0
     gpu = benches["gpu"]
     assert (gpu["skipped"] is None) == torch.cuda.is_available()
 
@@ -188,6 +193,28 @@ def test_update_keeps_earlier_sections_with_their_own_commit(tmp_path):
     text = (tmp_path / "quick.md").read_text()
     assert "on commit `0ld0ld0`, load average at start [9.0, 9.0, 9.0]" in text
     assert f"on commit `{report['machine']['commit']}`" in text and "- merged:" in text
+
+
+def test_compile_trainer_restores_the_validation_setting():
+    from benchmarks import compiled
+    from dgmlab import checks
+    from dgmlab.models import VAE
+
+    x = torch.rand(200, 16).round()
+    for validate in (False, True):
+        trainer = compiled.Trainer(x, lambda: VAE(hidden_dims=(8,)), 100, "cpu", None, validate)
+        assert checks.validation_enabled()  # switched for its steps only
+        seen = []
+
+        def loss(xb, f=trainer.loss, seen=seen):
+            seen.append(checks.validation_enabled())
+            return f(xb)
+
+        trainer.loss = loss
+        trainer.run(2)
+        assert seen == [validate, validate] and checks.validation_enabled()
+    assert compiled.modes("cpu") == ["default"]
+    assert compiled.modes("cuda") == ["default", "reduce-overhead"]
 
 
 @pytest.mark.parametrize(
