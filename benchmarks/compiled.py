@@ -37,7 +37,7 @@ from benchmarks.common import (
     ratio_median,
     synchronize,
 )
-from benchmarks.training import workloads
+from benchmarks.training import _fresh, workloads
 from dgmlab import checks
 from dgmlab.bounds import elbo
 
@@ -52,8 +52,7 @@ class Trainer:
     (``mode``), with dgmlab's value checks on or off (``validate``)."""
 
     def __init__(self, x, make_model, batch_size, device, mode: str | None, validate: bool):
-        torch.manual_seed(0)
-        self.model = make_model().to(device)
+        self.model = _fresh(make_model, device)  # the training benchmark's initial weights
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         generator = torch.Generator(device=x.device).manual_seed(0)
         order = torch.randperm(x.shape[0], generator=generator, device=x.device)

@@ -55,7 +55,7 @@ from matplotlib.transforms import ScaledTranslation
 
 PNG_COMPRESS_LEVEL = 1  # zlib level 1: about 3 ms for a 1000x360 figure, ~50 kB
 TEXT_CACHE_SIZE = 1024  # rendered strings kept per canvas (a tick label is a few kB)
-CROWD_TOLERANCE_PX = 1  # a y axis may reach this far past where it reached when laid out
+CROWD_TOLERANCE_PX = 1  # a y axis may reach this far past its widest reach so far
 
 
 _UNSEEN, _SEEN_ONCE = object(), object()
