@@ -101,11 +101,14 @@ def test_every_slider_corner_gives_exact_numbers(mu):
 
 
 def test_explorer_builds_and_follows_the_sliders():
-    images = Bars().templates(DTYPE)
-    box = explore_elbo(images, lecture_decoder(), titles=[f"column {c}" for c in range(4)])
-    controls, readout = box.children[0].children, box.children[1]
-    _, mu, sigma = controls
-    mu.value, sigma.value = -0.3, 0.15
-    assert "ELBO = <b>" in readout.value and "gap = KL" in readout.value
-    controls[0].value = 3  # another image
-    assert "log p(x)" in readout.value
+    images, dec = Bars().templates(DTYPE), lecture_decoder()
+    explorer = explore_elbo(images, dec, titles=[f"column {c}" for c in range(4)])
+    readout = explorer.readout
+    out = explorer.set(mu=-0.3, sigma=0.15)
+    assert out is explorer.result
+    torch.testing.assert_close(out.elbo, ElboView(images[0], dec).numbers(-0.3, 0.15).elbo)
+    assert f"ELBO = <b>{float(out.elbo):.4f}</b>" in readout.value and "gap = KL" in readout.value
+    explorer.set(image=3)  # another image: the same q, the numbers of image 3
+    expected = ElboView(images[3], dec).numbers(-0.3, 0.15)
+    torch.testing.assert_close(explorer.result.log_p_x, expected.log_p_x)
+    assert f"log p(x) = <b>{float(expected.log_p_x):.4f}</b>" in readout.value

@@ -60,28 +60,38 @@ def test_same_generator_same_samples():
 
 
 def test_figures_update_in_place():
-    fig = jensen.draw_two_point(jensen.two_point_jensen(1.0, 8.0, 0.5))
+    plot = jensen.TwoPointPlot()
+    lines = list(plot.ax.get_lines())
     for i in range(15):
-        jensen.update_two_point(fig, jensen.two_point_jensen(0.5 + 0.5 * i, 8.0, 0.3))
-    assert "gap" in fig.jensen_artists["text"].get_text()
-    fig.canvas.draw()
-    fig2 = jensen.draw_monte_carlo(jensen.monte_carlo_jensen("lognormal", 0.0, 1.0))
+        state = plot.update(jensen.two_point_jensen(0.5 + 0.5 * i, 8.0, 0.3))
+    assert plot.ax.get_lines() == lines  # the same artists, moved: none added
+    assert "gap" in plot.text.get_text()
+    # the chord joins (z1, log z1) and (z2, log z2); the gap stands at the weighted mean
+    assert list(plot.chord.get_xdata()) == [state.z1, state.z2]
+    assert list(plot.gap.get_xdata()) == [state.mean, state.mean]
+    assert list(plot.gap.get_ydata()) == [state.mean_of_logs, state.log_of_mean]
+    plot.fig.canvas.draw()
+    plot2 = jensen.MonteCarloPlot()
     for i in range(9):
-        jensen.update_monte_carlo(fig2, jensen.monte_carlo_jensen("lognormal", 0.1 * i, 1.0))
+        plot2.update(jensen.monte_carlo_jensen("lognormal", 0.1 * i, 1.0))
     # speed is measured, not asserted: benchmarks/widgets.py times every explorer
-    fig2.canvas.draw()
+    plot2.fig.canvas.draw()
     plt.close("all")
 
 
-def test_explorers_build_headless():
-    box = jensen.explore_two_point()
-    z1, z2, w = box.children[0].children
-    z1.value, w.value = 3.0, 0.2
-    box = jensen.explore_monte_carlo(num_samples=500)
-    name, a, b = box.children[0].children
+def test_explorers_follow_their_controls_headless():
+    explorer = jensen.explore_two_point()
+    state = explorer.set(z1=3.0, w=0.2)
+    assert (state.z1, state.z2, state.w) == (3.0, 8.0, 0.2)
+    assert f"gap = {state.gap:.3f}" in explorer.plot.text.get_text()
+    explorer = jensen.explore_monte_carlo(num_samples=500)
+    a = explorer.controls["a"]
     for family in sorted(jensen.FAMILIES):
-        name.value = family
-        a.value = a.max
+        explorer.set(name=family)
+        assert explorer.result.name == family
+        assert (a.value, explorer.controls["b"].value) == jensen.DEFAULTS[family]
+        explorer.set(a=a.max)
+        assert explorer.plot.ax.get_title().startswith(f"{family}:")
     plt.close("all")
 
 
@@ -92,8 +102,6 @@ def test_errors_name_the_argument():
         jensen.two_point_jensen(1.0, 2.0, 1.5)
     with pytest.raises(ValueError, match="name must be one of"):
         jensen.monte_carlo_jensen("cauchy", 0.0, 1.0)
-    with pytest.raises(ValueError, match="fig must come from draw_two_point"):
-        jensen.update_two_point(plt.figure(), jensen.two_point_jensen(1.0, 2.0, 0.5))
-    with pytest.raises(ValueError, match="fig must come from draw_monte_carlo"):
-        jensen.update_monte_carlo(plt.figure(), jensen.monte_carlo_jensen("gamma", 2.0, 1.0, 10))
+    with pytest.raises(ValueError, match="set names no control: \\['v'\\]"):
+        jensen.explore_two_point().set(v=1.0)
     plt.close("all")

@@ -89,6 +89,8 @@ def test_errors_and_explorer():
         gradient_numbers("z^3", 0.0, 1.0, 1)
     with pytest.raises(ValueError, match="num_repeats must be >= 2, found 1"):
         gradient_numbers("z^2", 0.0, 1.0, 1, num_repeats=1)
-    box = explore_gradients()
-    cost, mu = box.children[0].children
-    cost.value, mu.value = "step 1[z > 0]", -1.0  # callbacks run without error
+    explorer = explore_gradients()
+    numbers = explorer.set(cost="step 1[z > 0]", mu=-1.0)
+    assert set(numbers) == {"score_function"}  # no pathwise estimator for the step
+    assert "does not apply" in explorer.plot.notes["pathwise"].get_text()
+    assert "f = step 1[z > 0], q = N(-1.00, 1.00^2)" in explorer.plot.suptitle.get_text()

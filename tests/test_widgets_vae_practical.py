@@ -107,10 +107,15 @@ def test_explorer_error_messages():
 def test_explore_latent_builds_one_slider_per_latent_dimension():
     import ipywidgets as widgets
 
-    box = explore_latent(_decoder(2, 16))
-    sliders = box.children[0].children
-    assert [type(s) for s in sliders] == [widgets.FloatSlider] * 2
-    sliders[0].value = 1.0  # fires the update; must not raise headless
+    dec = _decoder(2, 16)
+    explorer = explore_latent(dec)
+    assert list(explorer.controls) == ["z1", "z2"]
+    assert [type(s) for s in explorer.controls.values()] == [widgets.FloatSlider] * 2
+    explorer.controls["z1"].value = 1.0  # fires the update, headless
+    with torch.no_grad():
+        expected = torch.sigmoid(dec(torch.tensor([[1.0, 0.0]])))[0].view(4, 4).numpy()
+    np.testing.assert_allclose(explorer.result, expected, rtol=1e-6)
+    assert explorer.plot.ax_image.get_title() == "z = (+1.00, +0.00)"
 
 
 def test_training_curves_draw_each_metric_and_the_entropy_line():

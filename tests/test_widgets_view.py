@@ -113,14 +113,17 @@ def test_every_module_has_an_explorer_to_check():
 @pytest.mark.parametrize("explore", _explorers())
 def test_explorer_shows_a_png_image_that_follows_every_control(explore):
     figures_before = plt.get_fignums()
-    box = _build(explore)
+    explorer = _build(explore)
+    box = explorer.widget
     # the figure lives in an Image, not an Output (no display(fig), no inline re-render)
     images = _find(box, widgets.Image)
     assert len(images) == 1 and not _find(box, widgets.Output)
+    assert images[0] is explorer.view.image
     image = images[0]
     assert image.format == "png" and bytes(image.value[:8]) == PNG
     assert plt.get_fignums() == figures_before, "the explorer's figure must stay out of pyplot"
-    view = box.view
+    assert isinstance(explorer.view, FigureView), "the fast renderer, on a tested matplotlib"
+    view = explorer.view
     controls = _controls(box)
     assert controls
     for control in controls:
@@ -138,10 +141,10 @@ def test_explorer_shows_a_png_image_that_follows_every_control(explore):
 def test_control_moves_blit_instead_of_redrawing_the_figure(explore):
     # what changes is drawn over a cached background; redrawing the whole figure at every
     # move (a dynamic list that misses a changing artist) would be correct but slow
-    box = _build(explore)
-    view = box.view
+    explorer = _build(explore)
+    view = explorer.view
     full_draws, layouts = view.full_draws, view.layouts
-    for control in _controls(box):
+    for control in _controls(explorer.widget):
         for _ in range(2):
             _move(control)
     # a full draw may lay the figure out again to make room for wider tick labels, but only
@@ -160,12 +163,12 @@ def test_monte_carlo_family_change_renders_once_and_shows_the_new_family(monkeyp
 
     original = jensen.monte_carlo_jensen
     monkeypatch.setattr(jensen, "monte_carlo_jensen", recording)
-    box = jensen.explore_monte_carlo(num_samples=2000)
-    view = box.view
+    explorer = jensen.explore_monte_carlo(num_samples=2000)
+    view = explorer.view
     refreshes = []
     refresh = view.refresh
     view.refresh = lambda: refreshes.append(1) or refresh()
-    name, a, b = box.children[0].children
+    name, a, b = explorer.controls.values()
     before = bytes(view.image.value)
     drawn.clear()
     name.value = "gamma"
@@ -174,20 +177,21 @@ def test_monte_carlo_family_change_renders_once_and_shows_the_new_family(monkeyp
     result = drawn[0]
     assert result.name == "gamma" and (a.value, b.value) == jensen.DEFAULTS["gamma"]
     assert (a.description, b.description) == jensen.FAMILIES["gamma"].parameters
-    artists = view.fig.jensen_artists
+    plot = explorer.plot
+    assert explorer.result is result, "the explorer keeps what its update returned"
     log_x = result.log_samples.numpy()
     low, high = np.quantile(log_x, [0.001, 0.999])
     density, edges = np.histogram(log_x, bins=60, range=(low, high), density=True)
-    shown = artists["hist"].get_data()
+    shown = plot.hist.get_data()
     np.testing.assert_allclose(shown.values, density)
     np.testing.assert_allclose(shown.edges, edges)
-    assert artists["expected_log"].get_xdata()[0] == pytest.approx(result.expected_log)
-    assert artists["log_expected"].get_xdata()[0] == pytest.approx(result.log_expected)
-    assert artists["mc_expected_log"].get_xdata()[0] == pytest.approx(result.mc_expected_log)
-    left, right = artists["ax"].get_xlim()
+    assert plot.marks["expected_log"].get_xdata()[0] == pytest.approx(result.expected_log)
+    assert plot.marks["log_expected"].get_xdata()[0] == pytest.approx(result.log_expected)
+    assert plot.marks["mc_expected_log"].get_xdata()[0] == pytest.approx(result.mc_expected_log)
+    left, right = plot.ax.get_xlim()
     assert left <= min(edges[0], result.expected_log) and right >= edges[-1]
-    assert artists["ax"].get_ylim()[1] >= density.max()
-    assert artists["ax"].get_title().startswith("gamma:")
+    assert plot.ax.get_ylim()[1] >= density.max()
+    assert plot.ax.get_title().startswith("gamma:")
     assert bytes(view.image.value) != before
     # a slider move is one render too
     a.value = a.min + 0.5 * (a.max - a.min)
@@ -195,15 +199,16 @@ def test_monte_carlo_family_change_renders_once_and_shows_the_new_family(monkeyp
 
 
 def test_update_monte_carlo_moves_the_same_artists():
-    fig = jensen.draw_monte_carlo(jensen.monte_carlo_jensen("lognormal", 0.0, 1.0, 500))
-    hist, ax = fig.jensen_artists["hist"], fig.jensen_artists["ax"]
+    plot = jensen.MonteCarloPlot()
+    plot.update(jensen.monte_carlo_jensen("lognormal", 0.0, 1.0, 500))
+    hist, ax = plot.hist, plot.ax
     result = jensen.monte_carlo_jensen("uniform", 1.0, 3.0, 500, torch.Generator().manual_seed(1))
-    jensen.update_monte_carlo(fig, result)
-    assert fig.jensen_artists["hist"] is hist and len(ax.patches) == 1  # no new bars
+    plot.update(result)
+    assert plot.hist is hist and len(ax.patches) == 1  # no new bars
     values = hist.get_data().values
     width = np.diff(hist.get_data().edges)
     assert float((values * width).sum()) == pytest.approx(1.0)  # a density over its range
-    plt.close(fig)
+    plt.close(plot.fig)
 
 
 def _figure():

@@ -30,11 +30,19 @@ offset text ("1e-3") appears over its title.
     line.set_ydata(...); ax.set_ylim(...); ax.title.set_text(...)
     view.refresh()                       # image.value holds the new PNG
     widgets.VBox([slider, view.image])
+
+All of this reads matplotlib internals (``RendererAgg.draw_text``'s arguments, the canvas'
+``copy_from_bbox``, ``Axis`` and ``Legend`` drawing), so it is used only with the matplotlib
+versions it is tested with (``TESTED_MATPLOTLIB``, the range pinned in pyproject.toml): on any
+other, ``fast_rendering_supported()`` is False and an explorer renders through ``PlainView``
+(``fig.savefig`` at every change: 3-10 times slower, but it cannot break).
 """
 
 from __future__ import annotations
 
+import io
 import math
+import re
 import struct
 import weakref
 import zlib
@@ -58,7 +66,22 @@ TEXT_CACHE_SIZE = 1024  # rendered strings kept per canvas (a tick label is a fe
 CROWD_TOLERANCE_PX = 1  # a y axis may reach this far past its widest reach so far
 
 
+# [first, last + 1) as (major, minor): the versions tests/test_widgets_view.py passes on, the range
+# pinned in pyproject.toml. Run with 3.11.2: all pass; with 3.8.4, 3.9.4 and 3.10.8: 3 fail (a
+# blitted picture unlike a full redraw, y labels crowding): those get PlainView
+TESTED_MATPLOTLIB = ((3, 11), (3, 12))
+
 _UNSEEN, _SEEN_ONCE = object(), object()
+
+
+def fast_rendering_supported(version: str | None = None) -> bool:
+    """Whether ``FigureView`` is tested with this matplotlib (``mpl.__version__`` if None)."""
+    version = mpl.__version__ if version is None else version
+    numbers = re.match(r"(\d+)\.(\d+)", version)
+    if numbers is None:
+        return False
+    low, high = TESTED_MATPLOTLIB
+    return low <= (int(numbers[1]), int(numbers[2])) < high
 
 
 class _TextCacheRenderer(RendererAgg):
@@ -354,6 +377,54 @@ class FigureView:
         opaque = self.fig.get_facecolor()[3] == 1.0
         # an opaque figure drops the alpha channel: a quarter fewer bytes to compress
         return encode_png(rgba[..., :3] if opaque else rgba)
+
+
+class PlainView:
+    """Renders the whole figure with ``fig.savefig`` (PNG) into ``image`` at every ``refresh``.
+
+    The fallback of ``FigureView`` (same attributes, same ``image``): no internals of
+    matplotlib, so it works with any version, at the cost of a full draw per change.
+    """
+
+    def __init__(self, fig: Figure, image=None):
+        import ipywidgets as widgets
+
+        self.fig = fig
+        FigureCanvasAgg(fig)  # plain Agg: no text cache, no pyplot
+        self.image = widgets.Image(format="png") if image is None else image
+        self.renders = 0
+        self.full_draws = 0
+        self.layouts = 0
+
+    @staticmethod
+    def untested_message() -> str:
+        low, high = TESTED_MATPLOTLIB
+        return (f"matplotlib {mpl.__version__} is outside the versions the fast figure "
+                f"rendering is tested with (>={low[0]}.{low[1]},<{high[0]}.{high[1]}); drawing "
+                "the whole figure at every change instead")  # fmt: skip
+
+    @classmethod
+    def replacing(cls, view: FigureView) -> PlainView:
+        """A PlainView of ``view``'s figure, into ``view``'s image, after ``view`` failed:
+        the artists it marked animated (left out of a full draw) are drawn again."""
+        for artist in list(view._animated):
+            artist.set_animated(False)
+        plain = cls(view.fig, view.image)
+        plain.renders, plain.full_draws, plain.layouts = view.renders, view.full_draws, view.layouts
+        return plain
+
+    def invalidate(self) -> None:
+        """Nothing to forget: every refresh draws everything."""
+
+    def refresh(self) -> bytes:
+        """Draw the whole figure and put the PNG into ``image.value``; returns the PNG bytes."""
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=self.fig.dpi)
+        png = buffer.getvalue()
+        self.image.value = png
+        self.renders += 1
+        self.full_draws += 1
+        return png
 
 
 def encode_png(pixels: np.ndarray, level: int = PNG_COMPRESS_LEVEL) -> bytes:

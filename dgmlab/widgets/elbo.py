@@ -12,7 +12,7 @@ so an update costs one small decoder call on the grid: a few milliseconds.
 
     view = ElboView(x, decoder)        # figure with both panels
     numbers = view.update(mu, sigma)   # plain function: redraws, returns the numbers
-    explore_elbo(images, decoder)      # ipywidgets: sliders for mu and sigma
+    explore_elbo(images, decoder)      # an Explorer: sliders for mu and sigma
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from matplotlib.figure import Figure
 
 from dgmlab import checks
 from dgmlab.evidence import ExactElbo, exact_elbo, log_joint_on_grid, simpson_grid
-from dgmlab.widgets._view import FigureView, fill_vertices
+from dgmlab.widgets._view import fill_vertices
+from dgmlab.widgets.explorer import Explorer
 
 PLOT_RANGE = (-4.0, 4.0)  # the widest z range drawn
 NUM_POINTS = 1201  # Simpson grid on [-6, 6]: spacing 0.01, enough for sigma >= 0.05
@@ -173,6 +174,10 @@ class ElboView:
         )
         return out
 
+    def overlay_artists(self) -> list:
+        """The legends, over the moving curves. For ``FigureView``'s ``overlay``."""
+        return [self.ax_area.get_legend(), self.ax_density.get_legend()]
+
     def moving_artists(self) -> list:
         """What ``update`` and ``set_image`` change: the curves, the fills, the titles and the
         axes (the y limits follow q, the x limits the image). For ``FigureView``'s ``dynamic``."""
@@ -182,7 +187,7 @@ class ElboView:
                   for a in (ax.xaxis, ax.yaxis, ax.title))]  # fmt: skip
 
 
-def explore_elbo(images: torch.Tensor, decoder, titles: Sequence[str] | None = None):
+def explore_elbo(images: torch.Tensor, decoder, titles: Sequence[str] | None = None) -> Explorer:
     """Sliders for q's mu and sigma (and a choice of image) over an ``ElboView``.
 
     Args:
@@ -191,44 +196,28 @@ def explore_elbo(images: torch.Tensor, decoder, titles: Sequence[str] | None = N
         titles: N labels for the image menu.
 
     Returns:
-        The ipywidgets box (display it as a cell's last line). Its figure is an
-        ``ipywidgets.Image`` redrawn at every change by ``box.view``, a ``FigureView``.
+        The ``Explorer`` (display it as a cell's last value); its readout gives the exact
+        ELBO, log p(x) and KL of the sliders' q.
     """
     import ipywidgets as widgets
 
     checks.tensor("images", images, ndim=2, shape_hint="(N, D)")
     labels = list(titles) if titles is not None else [f"image {n}" for n in range(len(images))]
-    image = widgets.Dropdown(options=list(zip(labels, range(len(images)), strict=True)))
-    mu = widgets.FloatSlider(value=0.0, min=-2.5, max=2.5, step=0.01, description="mu")
-    sigma = widgets.FloatLogSlider(
-        value=1.0, base=10, min=-1.2, max=0.4, step=0.01, description="sigma"
-    )
-    readout = widgets.HTML()
-    # a Figure outside pyplot: shown only through the view's Image, never twice
-    elbo_view = ElboView(images[image.value], decoder, fig=Figure(figsize=(10, 3.6),
-                                                                 layout="constrained"))  # fmt: skip
-    view = FigureView(
-        elbo_view.fig,
-        dynamic=elbo_view.moving_artists,
-        overlay=[elbo_view.ax_area.get_legend(), elbo_view.ax_density.get_legend()],
-    )
-
-    def redraw(*_):
-        numbers = elbo_view.update(mu.value, sigma.value)
-        readout.value = (
+    controls = {
+        "image": widgets.Dropdown(options=list(zip(labels, range(len(images)), strict=True))),
+        "mu": widgets.FloatSlider(value=0.0, min=-2.5, max=2.5, step=0.01, description="mu"),
+        "sigma": widgets.FloatLogSlider(
+            value=1.0, base=10, min=-1.2, max=0.4, step=0.01, description="sigma"
+        ),
+    }
+    plot = ElboView(images[0], decoder, fig=Figure(figsize=(10, 3.6), layout="constrained"))
+    return Explorer(
+        plot,
+        controls,
+        lambda v: plot.update(v["mu"], v["sigma"]),
+        readout=lambda numbers: (
             f"ELBO = <b>{numbers.elbo:.4f}</b> &le; log p(x) = <b>{numbers.log_p_x:.4f}</b>; "
             f"gap = KL(q || posterior) = <b>{numbers.kl:.4f}</b> nats"
-        )
-        view.refresh()
-
-    def new_image(*_):
-        elbo_view.set_image(images[image.value])
-        redraw()
-
-    image.observe(new_image, "value")
-    mu.observe(redraw, "value")
-    sigma.observe(redraw, "value")
-    redraw()
-    box = widgets.VBox([widgets.HBox([image, mu, sigma]), readout, view.image])
-    box.view = view
-    return box
+        ),
+        on_change={"image": lambda n: plot.set_image(images[n])},
+    )

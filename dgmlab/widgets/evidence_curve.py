@@ -7,9 +7,10 @@ For an image x and a decoder with a 1-D latent, four functions of z tell the who
     joint       p(x, z) = p(x | z) p(z)                 area p(x), the evidence
     posterior   p(z | x) = p(x, z) / p(x)               area 1 again
 
-``evidence_curves`` computes them (numbers only), ``draw_evidence_curves`` draws them in four
-panels with each area written on its panel, and ``update_evidence_figure`` swaps new curves into
-the same artists, which is what a slider needs. ``explore_evidence_curves`` wires the widgets.
+``evidence_curves`` computes them (numbers only), ``EvidencePlot`` draws them in four panels
+with each area written on its panel (``draw_evidence_curves`` returns its Figure) and swaps new
+curves into the same artists (``update``), which is what a slider needs;
+``explore_evidence_curves`` puts the controls on it (an ``Explorer``).
 
 The decoder can be *warped*: the explorer evaluates ``decoder(scale * z + shift)``, which moves
 and stretches where each bar sits under the prior without retraining anything.
@@ -32,7 +33,8 @@ from matplotlib.figure import Figure
 from dgmlab import checks, evidence
 from dgmlab.densities import log_standard_normal
 from dgmlab.models import GenerativeNetwork
-from dgmlab.widgets._view import FigureView, fill_vertices
+from dgmlab.widgets._view import fill_vertices
+from dgmlab.widgets.explorer import Explorer
 
 WIDGET_NUM_POINTS = 601
 WIDGET_Z_RANGE = (-6.0, 6.0)
@@ -176,9 +178,7 @@ def _area_text(curves: EvidenceCurves, panel: str) -> str:
     return f"area = {curves.posterior_area:.4f}"
 
 
-def draw_evidence_curves(
-    curves: EvidenceCurves, image: torch.Tensor | None = None, fig: Figure | None = None
-) -> Figure:
+class EvidencePlot:
     """Four panels (prior, likelihood, joint, posterior) with each area written on its panel.
 
     Args:
@@ -186,76 +186,83 @@ def draw_evidence_curves(
         image: (D,) the observed image, drawn in a small fifth panel on the left (optional).
         fig: an empty Figure to draw into; a new one if None.
 
-    Returns:
-        The Figure; ``fig.evidence_artists`` holds the lines and texts ``update_evidence_figure``
-        changes.
+    The artists are made once: ``lines``, ``fills`` (no fill under the likelihood), ``texts``
+    and ``axes``, each by panel name, and ``image``; ``update`` swaps new curves into them.
     """
-    if fig is None:
-        fig = plt.figure(figsize=(13, 2.9), layout="constrained")
-    ratios = ([0.55] if image is not None else []) + [1.0] * 4
-    axes = fig.subplots(1, len(ratios), width_ratios=ratios)
-    artists = {"fills": {}}
-    if image is not None:
-        side = math.isqrt(image.numel())
-        artists["image"] = axes[0].imshow(
-            image.detach().cpu().view(side, side).numpy(), cmap="gray", vmin=0, vmax=1
-        )
-        axes[0].set_xticks([])
-        axes[0].set_yticks([])
-        axes[0].set_title("observed x", fontsize="small")
-        axes = axes[1:]
-    z = curves.z.cpu().numpy()
-    for ax, panel in zip(axes, _PANELS, strict=True):
-        values = getattr(curves, panel).cpu().numpy()
-        (artists[panel],) = ax.plot(z, values, color=_COLOURS[panel], lw=2)
-        if panel != "likelihood":
-            artists["fills"][panel] = ax.fill_between(z, values, color=_COLOURS[panel], alpha=0.2)
-        title, ylabel = _LABELS[panel]
-        ax.set_title(title, fontsize="medium")
-        ax.set_xlabel("z")
-        ax.set_ylabel(ylabel)
-        ax.set_xlim(float(z[0]), float(z[-1]))
-        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
-        artists[f"{panel}_text"] = ax.text(
-            0.03, 0.96, _area_text(curves, panel), transform=ax.transAxes, va="top",
-            fontsize="small", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0},
-        )  # fmt: skip
-        artists[f"{panel}_axes"] = ax
-    fig.evidence_artists = artists
-    _rescale(artists, curves)
-    return fig
+
+    def __init__(
+        self, curves: EvidenceCurves, image: torch.Tensor | None = None, fig: Figure | None = None
+    ):
+        if fig is None:
+            fig = plt.figure(figsize=(13, 2.9), layout="constrained")
+        self.fig = fig
+        ratios = ([0.55] if image is not None else []) + [1.0] * 4
+        axes = fig.subplots(1, len(ratios), width_ratios=ratios)
+        self.image = None
+        if image is not None:
+            side = math.isqrt(image.numel())
+            self.image = axes[0].imshow(
+                image.detach().cpu().view(side, side).numpy(), cmap="gray", vmin=0, vmax=1
+            )
+            axes[0].set_xticks([])
+            axes[0].set_yticks([])
+            axes[0].set_title("observed x", fontsize="small")
+            axes = axes[1:]
+        self.axes = dict(zip(_PANELS, axes, strict=True))
+        self.lines, self.fills, self.texts = {}, {}, {}
+        z = curves.z.cpu().numpy()
+        for panel, ax in self.axes.items():
+            values = getattr(curves, panel).cpu().numpy()
+            (self.lines[panel],) = ax.plot(z, values, color=_COLOURS[panel], lw=2)
+            if panel != "likelihood":
+                self.fills[panel] = ax.fill_between(z, values, color=_COLOURS[panel], alpha=0.2)
+            title, ylabel = _LABELS[panel]
+            ax.set_title(title, fontsize="medium")
+            ax.set_xlabel("z")
+            ax.set_ylabel(ylabel)
+            ax.set_xlim(float(z[0]), float(z[-1]))
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+            self.texts[panel] = ax.text(
+                0.03, 0.96, _area_text(curves, panel), transform=ax.transAxes, va="top",
+                fontsize="small", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0},
+            )  # fmt: skip
+        self._rescale(curves)
+
+    def update(self, curves: EvidenceCurves, image: torch.Tensor | None = None) -> EvidenceCurves:
+        """Put new curves (and optionally a new image) into the same artists."""
+        z = curves.z.cpu().numpy()
+        for panel in _PANELS:
+            values = getattr(curves, panel).cpu().numpy()
+            self.lines[panel].set_data(z, values)
+            self.texts[panel].set_text(_area_text(curves, panel))
+            if panel in self.fills:
+                self.fills[panel].set_verts([fill_vertices(z, values)])  # the same artist
+        if image is not None and self.image is not None:
+            side = math.isqrt(image.numel())
+            self.image.set_data(image.detach().cpu().view(side, side).numpy())
+        self._rescale(curves)
+        return curves
+
+    def _rescale(self, curves: EvidenceCurves) -> None:
+        for panel, ax in self.axes.items():
+            top = float(getattr(curves, panel).max())
+            ax.set_ylim(0.0, 1.25 * top if top > 0 else 1.0)
+
+    def moving_artists(self) -> list:
+        """What ``update`` changes (the x axes stay: the grid's z range does not change)."""
+        return [*([self.image] if self.image is not None else []), *self.fills.values(),
+                *(a for panel in _PANELS for a in (self.lines[panel], self.texts[panel])),
+                *(ax.yaxis for ax in self.axes.values())]  # fmt: skip
 
 
-def _rescale(artists: dict, curves: EvidenceCurves) -> None:
-    for panel in _PANELS:
-        top = float(getattr(curves, panel).max())
-        artists[f"{panel}_axes"].set_ylim(0.0, 1.25 * top if top > 0 else 1.0)
-
-
-def update_evidence_figure(
-    fig: Figure, curves: EvidenceCurves, image: torch.Tensor | None = None
+def draw_evidence_curves(
+    curves: EvidenceCurves, image: torch.Tensor | None = None, fig: Figure | None = None
 ) -> Figure:
-    """Put new curves (and optionally a new image) into a figure from ``draw_evidence_curves``."""
-    artists = getattr(fig, "evidence_artists", None)
-    if artists is None:
-        raise ValueError(
-            "fig must come from draw_evidence_curves, found a figure without its artists"
-        )
-    z = curves.z.cpu().numpy()
-    for panel in _PANELS:
-        values = getattr(curves, panel).cpu().numpy()
-        artists[panel].set_data(z, values)
-        artists[f"{panel}_text"].set_text(_area_text(curves, panel))
-        if panel in artists["fills"]:
-            artists["fills"][panel].set_verts([fill_vertices(z, values)])  # the same artist
-    if image is not None and "image" in artists:
-        side = math.isqrt(image.numel())
-        artists["image"].set_data(image.detach().cpu().view(side, side).numpy())
-    _rescale(artists, curves)
-    return fig
+    """An ``EvidencePlot`` of ``curves`` (and ``image``); returns its Figure."""
+    return EvidencePlot(curves, image, fig).fig
 
 
-def explore_evidence_curves(x: torch.Tensor, decoder: torch.nn.Module):
+def explore_evidence_curves(x: torch.Tensor, decoder: torch.nn.Module) -> Explorer:
     """An ipywidgets explorer: pick an image and warp the decoder's latent; see the four curves.
 
     Args:
@@ -263,38 +270,25 @@ def explore_evidence_curves(x: torch.Tensor, decoder: torch.nn.Module):
         decoder: z (G, 1) -> logits (G, D).
 
     Returns:
-        The widget box (display it as a cell's last value). Its figure is an
-        ``ipywidgets.Image`` redrawn at every change by ``box.view``, a ``FigureView``.
+        The ``Explorer`` over an ``EvidencePlot`` (display it as a cell's last value).
     """
     import ipywidgets as widgets
 
     checks.tensor("x", x, ndim=2, shape_hint="(B, D)")
-    image = widgets.Dropdown(options=[(f"image {b}", b) for b in range(x.shape[0])], value=0,
-                             description="x")  # fmt: skip
-    scale = widgets.FloatSlider(value=1.0, min=0.25, max=3.0, step=0.05, description="scale")
-    shift = widgets.FloatSlider(value=0.0, min=-2.0, max=2.0, step=0.05, description="shift")
-    fig = Figure(figsize=(13, 2.9), layout="constrained")  # outside pyplot: shown by the view
-    fig = draw_evidence_curves(evidence_curves(x[0], decoder), image=x[0], fig=fig)
-    artists = fig.evidence_artists
-    for panel in _PANELS:  # the layout is kept: leave room above for a "1e-3" under the title
-        ax = artists[f"{panel}_axes"]
+    controls = {
+        "image": widgets.Dropdown(
+            options=[(f"image {b}", b) for b in range(x.shape[0])], value=0, description="x"
+        ),
+        "scale": widgets.FloatSlider(value=1.0, min=0.25, max=3.0, step=0.05, description="scale"),
+        "shift": widgets.FloatSlider(value=0.0, min=-2.0, max=2.0, step=0.05, description="shift"),
+    }
+    plot = EvidencePlot(evidence_curves(x[0], decoder), image=x[0],
+                        fig=Figure(figsize=(13, 2.9), layout="constrained"))  # fmt: skip
+    for ax in plot.axes.values():  # the layout is kept: leave room above for a "1e-3"
         ax.set_title(ax.get_title(), fontsize="medium", pad=17)
 
-    def moving():  # the x axes stay: the grid's z range does not change
-        return [artists["image"], *artists["fills"].values(),
-                *(artists[f"{panel}{part}"] for panel in _PANELS for part in ("", "_text")),
-                *(artists[f"{panel}_axes"].yaxis for panel in _PANELS)]  # fmt: skip
+    def update(v: dict) -> EvidenceCurves:
+        curves = evidence_curves(x[v["image"]], decoder, v["scale"], v["shift"])
+        return plot.update(curves, image=x[v["image"]])
 
-    view = FigureView(fig, dynamic=moving)
-
-    def redraw(_=None):
-        curves = evidence_curves(x[image.value], decoder, scale.value, shift.value)
-        update_evidence_figure(fig, curves, image=x[image.value])
-        view.refresh()
-
-    for w in (image, scale, shift):
-        w.observe(redraw, names="value")
-    redraw()
-    box = widgets.VBox([widgets.HBox([image, scale, shift]), view.image])
-    box.view = view
-    return box
+    return Explorer(plot, controls, update)

@@ -6,9 +6,9 @@ The log is concave, so for positive z_1, z_2 and a weight w in [0, 1]
 
 and, for any positive random variable X,  E[log X] <= log E[X].
 
-``two_point_jensen`` and ``monte_carlo_jensen`` compute the numbers; ``draw_two_point`` /
-``update_two_point`` and ``draw_monte_carlo`` / ``update_monte_carlo`` draw them so a slider
-can move them; ``explore_two_point`` and ``explore_monte_carlo`` wire the widgets.
+``two_point_jensen`` and ``monte_carlo_jensen`` compute the numbers; ``TwoPointPlot`` and
+``MonteCarloPlot`` draw them (``update`` moves their artists); ``explore_two_point`` and
+``explore_monte_carlo`` put sliders on them (``dgmlab.widgets.explorer.Explorer``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from dgmlab.widgets._view import FigureView
+from dgmlab.widgets.explorer import Explorer
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -51,77 +51,65 @@ def two_point_jensen(z1: float, z2: float, w: float) -> TwoPoint:
     return TwoPoint(z1, z2, w, mean, math.log(mean), mean_of_logs, math.log(mean) - mean_of_logs)
 
 
-def draw_two_point(state: TwoPoint, z_max: float = 10.0, fig: Figure | None = None) -> Figure:
-    """The log curve, the chord between (z1, log z1) and (z2, log z2), and the gap at the mean."""
-    if fig is None:
-        fig = plt.figure(figsize=(6.5, 4), layout="constrained")
-    ax = fig.add_subplot()
-    z = np.linspace(0.05, z_max, 400)
-    ax.plot(z, np.log(z), color="k", lw=1.5, label="log z (concave)")
-    (chord,) = ax.plot([], [], color="tab:blue", lw=1, ls="--", label="chord")
-    (points,) = ax.plot([], [], "o", color="tab:blue")
-    (on_curve,) = ax.plot([], [], "o", color="tab:green", label="log of the mean")
-    (on_chord,) = ax.plot([], [], "s", color="tab:red", label="mean of the logs")
-    (gap,) = ax.plot([], [], color="tab:purple", lw=3, label="gap")
-    text = ax.text(0.98, 0.04, "", transform=ax.transAxes, ha="right", va="bottom",
-                   bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})  # fmt: skip
-    ax.set(xlabel="z", ylabel="log z", xlim=(0, z_max),
-           ylim=(math.log(0.05), math.log(z_max) + 0.3),
-           title="Jensen: log(w z1 + (1-w) z2) >= w log z1 + (1-w) log z2")  # fmt: skip
-    ax.legend(loc="upper left", fontsize="small")
-    fig.jensen_artists = {"chord": chord, "points": points, "on_curve": on_curve,
-                          "on_chord": on_chord, "gap": gap, "text": text}  # fmt: skip
-    return update_two_point(fig, state)
+class TwoPointPlot:
+    """The log curve, the chord between (z1, log z1) and (z2, log z2), and the gap at the mean.
 
-
-def update_two_point(fig: Figure, state: TwoPoint) -> Figure:
-    """Move the chord, the two marked values and the gap to a new ``TwoPoint``."""
-    artists = getattr(fig, "jensen_artists", None)
-    if artists is None or "chord" not in artists:
-        raise ValueError("fig must come from draw_two_point, found a figure without its artists")
-    lz1, lz2 = math.log(state.z1), math.log(state.z2)
-    artists["chord"].set_data([state.z1, state.z2], [lz1, lz2])
-    artists["points"].set_data([state.z1, state.z2], [lz1, lz2])
-    artists["on_curve"].set_data([state.mean], [state.log_of_mean])
-    artists["on_chord"].set_data([state.mean], [state.mean_of_logs])
-    artists["gap"].set_data([state.mean, state.mean], [state.mean_of_logs, state.log_of_mean])
-    artists["text"].set_text(
-        f"log of mean = {state.log_of_mean:.3f}\nmean of logs = {state.mean_of_logs:.3f}\n"
-        f"gap = {max(state.gap, 0.0):.3f} >= 0"  # z1 = z2: 0 up to rounding, never "-0.000"
-    )
-    return fig
-
-
-def explore_two_point(z1: float = 1.0, z2: float = 8.0, w: float = 0.5, z_max: float = 10.0):
-    """Sliders for z1, z2 and w over the two-point figure; returns the widget box.
-
-    The figure is an ``ipywidgets.Image`` that every slider move redraws (``box.view``, a
-    ``FigureView``: only the chord, the points, the gap and the text are drawn again).
+    The artists are made once; ``update`` moves them to a new ``TwoPoint``.
     """
+
+    def __init__(self, z_max: float = 10.0, fig: Figure | None = None):
+        if fig is None:
+            fig = plt.figure(figsize=(6.5, 4), layout="constrained")
+        self.fig = fig
+        self.ax = ax = fig.add_subplot()
+        z = np.linspace(0.05, z_max, 400)
+        ax.plot(z, np.log(z), color="k", lw=1.5, label="log z (concave)")
+        (self.chord,) = ax.plot([], [], color="tab:blue", lw=1, ls="--", label="chord")
+        (self.points,) = ax.plot([], [], "o", color="tab:blue")
+        (self.on_curve,) = ax.plot([], [], "o", color="tab:green", label="log of the mean")
+        (self.on_chord,) = ax.plot([], [], "s", color="tab:red", label="mean of the logs")
+        (self.gap,) = ax.plot([], [], color="tab:purple", lw=3, label="gap")
+        self.text = ax.text(0.98, 0.04, "", transform=ax.transAxes, ha="right", va="bottom",
+                            bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})  # fmt: skip
+        ax.set(xlabel="z", ylabel="log z", xlim=(0, z_max),
+               ylim=(math.log(0.05), math.log(z_max) + 0.3),
+               title="Jensen: log(w z1 + (1-w) z2) >= w log z1 + (1-w) log z2")  # fmt: skip
+        self.legend = ax.legend(loc="upper left", fontsize="small")
+
+    def update(self, state: TwoPoint) -> TwoPoint:
+        """Move the chord, the two marked values and the gap to ``state``."""
+        lz1, lz2 = math.log(state.z1), math.log(state.z2)
+        self.chord.set_data([state.z1, state.z2], [lz1, lz2])
+        self.points.set_data([state.z1, state.z2], [lz1, lz2])
+        self.on_curve.set_data([state.mean], [state.log_of_mean])
+        self.on_chord.set_data([state.mean], [state.mean_of_logs])
+        self.gap.set_data([state.mean, state.mean], [state.mean_of_logs, state.log_of_mean])
+        self.text.set_text(
+            f"log of mean = {state.log_of_mean:.3f}\nmean of logs = {state.mean_of_logs:.3f}\n"
+            f"gap = {max(state.gap, 0.0):.3f} >= 0"  # z1 = z2: 0 up to rounding, never "-0.000"
+        )
+        return state
+
+    def moving_artists(self) -> list:
+        return [self.chord, self.points, self.on_curve, self.on_chord, self.gap, self.text]
+
+    def overlay_artists(self) -> list:
+        return [self.legend]
+
+
+def explore_two_point(
+    z1: float = 1.0, z2: float = 8.0, w: float = 0.5, z_max: float = 10.0
+) -> Explorer:
+    """Sliders for z1, z2 and w over a ``TwoPointPlot``; returns the ``Explorer``."""
     import ipywidgets as widgets
 
-    sliders = {
+    controls = {
         "z1": widgets.FloatSlider(value=z1, min=0.1, max=z_max, step=0.1, description="z1"),
         "z2": widgets.FloatSlider(value=z2, min=0.1, max=z_max, step=0.1, description="z2"),
         "w": widgets.FloatSlider(value=w, min=0.0, max=1.0, step=0.01, description="w"),
     }
-    # a Figure outside pyplot: shown only through the view's Image, never twice
-    fig = draw_two_point(
-        two_point_jensen(z1, z2, w), z_max, fig=Figure(figsize=(6.5, 4), layout="constrained")
-    )
-    moving = list(fig.jensen_artists.values())
-    view = FigureView(fig, dynamic=lambda: moving, overlay=[fig.axes[0].get_legend()])
-
-    def redraw(_=None):
-        update_two_point(fig, two_point_jensen(*(s.value for s in sliders.values())))
-        view.refresh()
-
-    for s in sliders.values():
-        s.observe(redraw, names="value")
-    redraw()
-    box = widgets.VBox([widgets.HBox(list(sliders.values())), view.image])
-    box.view = view
-    return box
+    plot = TwoPointPlot(z_max, Figure(figsize=(6.5, 4), layout="constrained"))
+    return Explorer(plot, controls, lambda v: plot.update(two_point_jensen(**v)))
 
 
 @dataclass(frozen=True)
@@ -218,108 +206,91 @@ def monte_carlo_jensen(
     )
 
 
-def draw_monte_carlo(result: MonteCarlo, fig: Figure | None = None) -> Figure:
+class MonteCarloPlot:
     """A histogram of log x_s with both sides of Jensen marked, Monte Carlo and exact.
 
-    The artists are made once (``fig.jensen_artists``); ``update_monte_carlo`` moves them.
+    The artists are made once; ``update`` moves them to a new ``MonteCarlo``.
     """
-    if fig is None:
-        fig = plt.figure(figsize=(7, 3.6), layout="constrained")
-    ax = fig.add_subplot()
-    hist = ax.stairs([0.0], [0.0, 1.0], fill=True, color="0.75")
-    lines = {
-        "mc_expected_log": ax.axvline(0, color="tab:red", lw=2, label="E[log X], Monte Carlo"),
-        "expected_log": ax.axvline(0, color="tab:red", ls=":", lw=2, label="E[log X], exact"),
-        "mc_log_expected": ax.axvline(0, color="tab:green", lw=2, label="log E[X], Monte Carlo"),
-        "log_expected": ax.axvline(0, color="tab:green", ls=":", lw=2, label="log E[X], exact"),
-    }
-    ax.set(xlabel="log x", ylabel="density of log X")
-    ax.set_title(" ")
-    ax.legend(fontsize="small", loc="upper left")
-    fig.jensen_artists = {"ax": ax, "hist": hist, **lines}
-    return update_monte_carlo(fig, result)
+
+    MARKS = ("mc_expected_log", "expected_log", "mc_log_expected", "log_expected")
+
+    def __init__(self, fig: Figure | None = None):
+        if fig is None:
+            fig = plt.figure(figsize=(7, 3.6), layout="constrained")
+        self.fig = fig
+        self.ax = ax = fig.add_subplot()
+        self.hist = ax.stairs([0.0], [0.0, 1.0], fill=True, color="0.75")
+        self.marks = {
+            "mc_expected_log": ax.axvline(0, color="tab:red", lw=2, label="E[log X], Monte Carlo"),
+            "expected_log": ax.axvline(0, color="tab:red", ls=":", lw=2, label="E[log X], exact"),
+            "mc_log_expected": ax.axvline(0, color="tab:green", lw=2,
+                                          label="log E[X], Monte Carlo"),
+            "log_expected": ax.axvline(0, color="tab:green", ls=":", lw=2, label="log E[X], exact"),
+        }  # fmt: skip
+        ax.set(xlabel="log x", ylabel="density of log X")
+        ax.set_title(" ")
+        self.legend = ax.legend(fontsize="small", loc="upper left")
+
+    def update(self, result: MonteCarlo) -> MonteCarlo:
+        """Move the histogram, the four marks, the limits and the title to ``result``.
+
+        The histogram covers the 0.1% to 99.9% quantiles of log x_s in 60 bins (density).
+        """
+        ax = self.ax
+        log_x = result.log_samples.numpy()
+        low, high = np.quantile(log_x, [0.001, 0.999])
+        density, edges = np.histogram(log_x, bins=60, range=(low, high), density=True)
+        self.hist.set_data(density, edges)
+        marks = [getattr(result, key) for key in self.MARKS]
+        for key, value in zip(self.MARKS, marks, strict=True):
+            self.marks[key].set_xdata([value, value])
+        left, right = min(edges[0], *marks), max(edges[-1], *marks)
+        margin = 0.05 * (right - left) if right > left else 0.5
+        ax.set_xlim(left - margin, right + margin)
+        ax.set_ylim(0.0, 1.05 * float(density.max()) if density.max() > 0 else 1.0)
+        gap = result.mc_log_expected - result.mc_expected_log
+        ax.title.set_text(
+            f"{result.name}: E[log X] <= log E[X], gap {gap:.3f} "
+            f"(exact {result.log_expected - result.expected_log:.3f})"
+        )
+        return result
+
+    def moving_artists(self) -> list:
+        return [self.hist, *self.marks.values(), self.ax.xaxis, self.ax.yaxis, self.ax.title]
+
+    def overlay_artists(self) -> list:
+        return [self.legend]
 
 
-def update_monte_carlo(fig: Figure, result: MonteCarlo) -> Figure:
-    """Move the histogram, the four marks, the limits and the title to a new ``MonteCarlo``.
-
-    The histogram covers the 0.1% to 99.9% quantiles of log x_s in 60 bins (density).
-    """
-    artists = getattr(fig, "jensen_artists", None)
-    if artists is None or "hist" not in artists:
-        raise ValueError("fig must come from draw_monte_carlo, found a figure without its artists")
-    ax = artists["ax"]
-    log_x = result.log_samples.numpy()
-    low, high = np.quantile(log_x, [0.001, 0.999])
-    density, edges = np.histogram(log_x, bins=60, range=(low, high), density=True)
-    artists["hist"].set_data(density, edges)
-    marks = [result.mc_expected_log, result.expected_log, result.mc_log_expected,
-             result.log_expected]  # fmt: skip
-    for key, value in zip(
-        ("mc_expected_log", "expected_log", "mc_log_expected", "log_expected"), marks, strict=True
-    ):
-        artists[key].set_xdata([value, value])
-    left, right = min(edges[0], *marks), max(edges[-1], *marks)
-    margin = 0.05 * (right - left) if right > left else 0.5
-    ax.set_xlim(left - margin, right + margin)
-    ax.set_ylim(0.0, 1.05 * float(density.max()) if density.max() > 0 else 1.0)
-    gap = result.mc_log_expected - result.mc_expected_log
-    ax.title.set_text(
-        f"{result.name}: E[log X] <= log E[X], gap {gap:.3f} "
-        f"(exact {result.log_expected - result.expected_log:.3f})"
-    )
-    return fig
+# each family's slider ranges: (a_low, a_high), (b_low, b_high)
+RANGES = {"lognormal": ((-2, 4), (0.05, 2.5)), "gamma": ((0.2, 10), (0.1, 5)),
+          "uniform": ((0, 5), (0.1, 10)), "exponential": ((0.1, 5), (0, 0))}  # fmt: skip
 
 
-def explore_monte_carlo(num_samples: int = 5_000):
-    """A dropdown over FAMILIES and two parameter sliders; returns the widget box.
+def explore_monte_carlo(num_samples: int = 5_000) -> Explorer:
+    """A dropdown over FAMILIES and two parameter sliders; returns the ``Explorer``.
 
-    Each change draws new samples and redraws the figure once (``box.view``, a ``FigureView``:
-    the histogram, the marks, both axes and the title are drawn again, the rest is not).
+    Each change draws new samples and redraws the figure once (a family change too: it
+    moves both sliders to the family's defaults and ranges, then updates once).
     """
     import ipywidgets as widgets
 
     name = widgets.Dropdown(options=sorted(FAMILIES), value="lognormal", description="X ~")
     a = widgets.FloatSlider(value=0.0, min=-2.0, max=4.0, step=0.05, description="mu")
     b = widgets.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.05, description="sigma")
-    fig = Figure(figsize=(7, 3.6), layout="constrained")  # outside pyplot: shown by the view
-    fig = draw_monte_carlo(monte_carlo_jensen("lognormal", 0.0, 1.0, num_samples), fig=fig)
-    artists = fig.jensen_artists
-    ax = artists["ax"]
-    moving = [artists[k] for k in ("hist", "mc_expected_log", "expected_log", "mc_log_expected",
-                                   "log_expected")] + [ax.xaxis, ax.yaxis, ax.title]  # fmt: skip
-    view = FigureView(fig, dynamic=lambda: moving, overlay=[ax.get_legend()])
-    ranges = {"lognormal": ((-2, 4), (0.05, 2.5)), "gamma": ((0.2, 10), (0.1, 5)),
-              "uniform": ((0, 5), (0.1, 10)), "exponential": ((0.1, 5), (0, 0))}  # fmt: skip
-    changing_family = False
+    plot = MonteCarloPlot(Figure(figsize=(7, 3.6), layout="constrained"))
 
-    def on_family(_=None):
-        nonlocal changing_family
-        (a_low, a_high), (b_low, b_high) = ranges[name.value]
-        a_default, b_default = DEFAULTS[name.value]
-        changing_family = True  # the sliders' value changes below must not redraw: one redraw
-        try:
-            with a.hold_trait_notifications(), b.hold_trait_notifications():
-                a.min, a.max, a.value = -100, 100, a_default
-                a.min, a.max = a_low, a_high
-                b.min, b.max, b.value = -100, 100, b_default
-                b.min, b.max = b_low, b_high
-            a.description, b.description = FAMILIES[name.value].parameters
-        finally:
-            changing_family = False
-        redraw()
+    def new_family(family: str) -> None:
+        for slider, (low, high), default, label in zip(
+            (a, b), RANGES[family], DEFAULTS[family], FAMILIES[family].parameters, strict=True
+        ):
+            with slider.hold_trait_notifications():
+                slider.min, slider.max, slider.value = -100, 100, default
+                slider.min, slider.max = low, high
+            slider.description = label
 
-    def redraw(_=None):
-        if changing_family:
-            return
-        low_b = max(b.value, a.value + 0.1) if name.value == "uniform" else b.value
-        update_monte_carlo(fig, monte_carlo_jensen(name.value, a.value, low_b, num_samples))
-        view.refresh()
+    def update(v: dict) -> MonteCarlo:
+        b_value = max(v["b"], v["a"] + 0.1) if v["name"] == "uniform" else v["b"]
+        return plot.update(monte_carlo_jensen(v["name"], v["a"], b_value, num_samples))
 
-    name.observe(on_family, names="value")
-    a.observe(redraw, names="value")
-    b.observe(redraw, names="value")
-    redraw()
-    box = widgets.VBox([widgets.HBox([name, a, b]), view.image])
-    box.view = view
-    return box
+    return Explorer(plot, {"name": name, "a": a, "b": b}, update, on_change={"name": new_family})

@@ -6,7 +6,7 @@ exact variance Var[g] / S from quadrature (``dgmlab.estimators.exact_gradient_mo
 
     numbers = gradient_numbers("(z - 2)^2", mu=0.5, sigma=1.0, num_samples=10)
     view = GradientView(); view.update("cos z", 0.5, 1.0, 10)   # plain function, headless
-    explore_gradients()                                        # ipywidgets
+    explore_gradients()                                        # an Explorer
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dgmlab.estimators import (
     pathwise_gradient,
     score_function_gradient,
 )
-from dgmlab.widgets._view import FigureView
+from dgmlab.widgets.explorer import Explorer
 
 # f(z) = (z - 2)^2:  E = (mu - 2)^2 + sigma^2,  dE/dmu = 2 (mu - 2),  dE/dsigma = 2 sigma
 SHIFTED_SQUARE = KnownCost(
@@ -179,6 +179,10 @@ class GradientView:
         )
         return numbers
 
+    def overlay_artists(self) -> list:
+        """The legends, over the moving bars. For ``FigureView``'s ``overlay``."""
+        return [ax.get_legend() for ax in self.axes.values()]
+
     def moving_artists(self) -> list:
         """What ``update`` changes: bars, lines, notes, titles and every axis (the limits follow
         the estimates). For ``FigureView``'s ``dynamic``."""
@@ -188,34 +192,23 @@ class GradientView:
                 self.suptitle]  # fmt: skip
 
 
-def explore_gradients():
+def explore_gradients() -> Explorer:
     """Choose the cost, mu, sigma and S; see both estimators' histograms and variances.
 
-    Returns the widget box; its figure is an ``ipywidgets.Image`` redrawn at every change by
-    ``box.view``, a ``FigureView``.
+    Returns the ``Explorer`` over a ``GradientView``.
     """
     import ipywidgets as widgets
 
-    cost = widgets.Dropdown(options=list(COSTS), description="cost f")
-    mu = widgets.FloatSlider(value=0.5, min=-3, max=3, step=0.05, description="mu")
-    sigma = widgets.FloatLogSlider(
-        value=1.0, base=10, min=-1, max=0.6, step=0.02, description="sigma"
-    )
-    samples = widgets.SelectionSlider(options=[1, 2, 5, 10, 20, 50, 100], value=10, description="S")
-    gradients = GradientView(Figure(figsize=(10, 3.4), layout="constrained"))
-    view = FigureView(
-        gradients.fig,
-        dynamic=gradients.moving_artists,
-        overlay=[ax.get_legend() for ax in gradients.axes.values()],
-    )
-
-    def redraw(*_):
-        gradients.update(cost.value, mu.value, sigma.value, samples.value)
-        view.refresh()
-
-    for w in (cost, mu, sigma, samples):
-        w.observe(redraw, "value")
-    redraw()
-    box = widgets.VBox([widgets.HBox([cost, mu]), widgets.HBox([sigma, samples]), view.image])
-    box.view = view
-    return box
+    controls = {
+        "cost": widgets.Dropdown(options=list(COSTS), description="cost f"),
+        "mu": widgets.FloatSlider(value=0.5, min=-3, max=3, step=0.05, description="mu"),
+        "sigma": widgets.FloatLogSlider(
+            value=1.0, base=10, min=-1, max=0.6, step=0.02, description="sigma"
+        ),
+        "num_samples": widgets.SelectionSlider(
+            options=[1, 2, 5, 10, 20, 50, 100], value=10, description="S"
+        ),
+    }
+    plot = GradientView(Figure(figsize=(10, 3.4), layout="constrained"))
+    return Explorer(plot, controls, lambda v: plot.update(**v),
+                    rows=[["cost", "mu"], ["sigma", "num_samples"]])  # fmt: skip

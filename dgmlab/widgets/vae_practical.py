@@ -11,7 +11,7 @@ of a trained VAE, and these figures answer them:
 
 ``LatentExplorer.update(z)`` is the plain function behind the slider explorer: it
 decodes one latent point and updates one image and one marker (about a millisecond);
-``explore_latent`` renders the figure into an ``ipywidgets.Image`` (``FigureView``).
+``explore_latent`` puts one slider per latent coordinate on it (an ``Explorer``).
 
     view = LatentExplorer(decoder, size=8, mu=mu, labels=y)   # figure
     probs = view.update([0.5, -1.0])                          # plain function
@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 
 from dgmlab import checks
 from dgmlab.plots import image_side
-from dgmlab.widgets._view import FigureView
+from dgmlab.widgets.explorer import Explorer
 
 Z_LIMIT = 3.0  # latent values drawn: [-Z_LIMIT, Z_LIMIT], where the N(0, I) prior lives
 
@@ -294,35 +294,21 @@ class LatentExplorer:
         return [self.image, self.marker, self.ax_image.title]
 
 
-def explore_latent(decoder, size=None, mu=None, labels=None):
+def explore_latent(decoder, size=None, mu=None, labels=None) -> Explorer:
     """An ipywidgets explorer: one slider per latent coordinate drives ``LatentExplorer.update``.
 
     Args: as for ``LatentExplorer``.
 
     Returns:
-        The widget box (display it as a cell's last value). Its figure is an
-        ``ipywidgets.Image`` redrawn at every move by ``box.view``, a ``FigureView``.
+        The ``Explorer`` (display it as a cell's last value).
     """
     import ipywidgets as widgets
 
-    # a Figure outside pyplot: shown only through the view's Image, never twice
-    latent = LatentExplorer(decoder, size=size, mu=mu, labels=labels,
-                            fig=Figure(figsize=(8.0, 3.6), layout="constrained"))  # fmt: skip
-    view = FigureView(latent.fig, dynamic=latent.moving_artists)
-    sliders = [
-        widgets.FloatSlider(
-            value=0.0, min=-Z_LIMIT, max=Z_LIMIT, step=0.05, description=f"z{k + 1}"
-        )
-        for k in range(latent.latent_dim)
-    ]
-
-    def redraw(_=None):
-        latent.update([s.value for s in sliders])
-        view.refresh()
-
-    for s in sliders:
-        s.observe(redraw, names="value")
-    redraw()
-    box = widgets.VBox([widgets.HBox(sliders), view.image])
-    box.view = view
-    return box
+    plot = LatentExplorer(decoder, size=size, mu=mu, labels=labels,
+                          fig=Figure(figsize=(8.0, 3.6), layout="constrained"))  # fmt: skip
+    names = [f"z{k + 1}" for k in range(plot.latent_dim)]
+    controls = {
+        name: widgets.FloatSlider(value=0.0, min=-Z_LIMIT, max=Z_LIMIT, step=0.05, description=name)
+        for name in names
+    }
+    return Explorer(plot, controls, lambda v: plot.update([v[name] for name in names]))
