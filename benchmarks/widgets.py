@@ -4,11 +4,11 @@ Discovery (no registration needed): every module ``dgmlab/widgets/<slug>.py`` an
 function in it named ``explore_*``. Each explorer is built once (arguments without defaults
 are filled by name: ``images``/``x`` get bar images, ``decoder`` the hand-set
 ``dgmlab.models.bar_decoder()`` with a 1-D latent, or, for an explorer that wants more latent
-dimensions, a small decoder with a 2-D latent); then every control in the returned box
-(slider, log slider, dropdown, selection slider) is dragged: moved through distinct settings
-in turn (a slider through evenly spaced values from 30% to 70% of its range, a menu through
-its options), so no move returns to the state before it and nothing can be served from a
-cache of that state.
+dimensions, a small decoder with a 2-D latent); then every control in the returned box (an
+``Explorer``'s ``widget``: slider, log slider, dropdown, selection slider) is dragged: moved
+through distinct settings in turn (a slider through evenly spaced values from 30% to 70% of
+its range, a menu through its options), so no move returns to the state before it and nothing
+can be served from a cache of that state.
 
 What is timed, per move, is the synchronous ``observe`` callback, which is what a student
 waits for (minus the browser): the computation, the redraw and the PNG that goes into the
@@ -260,6 +260,7 @@ def run(config: Config) -> Result:
                             raise
                 if box is None:
                     continue
+                box = getattr(box, "widget", box)  # an Explorer shows its box
                 for control in _controls(box):
                     label = control.description or type(control).__name__
                     if _stuck(control):

@@ -31,6 +31,7 @@ from dgmlab.data import Bars  # noqa: E402
 from dgmlab.models import bar_decoder  # noqa: E402
 from dgmlab.widgets import jensen  # noqa: E402
 from dgmlab.widgets._view import FigureView, encode_png  # noqa: E402
+from dgmlab.widgets.explorer import Explorer  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -135,6 +136,66 @@ def test_explorer_shows_a_png_image_that_follows_every_control(explore):
     # what blitting and cached text drew equals a full redraw of the same state
     blitted, redrawn = _shown_and_redrawn(view)
     assert np.abs(blitted - redrawn).max() <= 16
+
+
+def _reference_attributes() -> tuple[set, set, set]:
+    """The attributes matplotlib and ipywidgets themselves give a Figure shown by a
+    FigureView, its Axes (a colorbar's too), and a box: anything more on an explorer's is
+    state hung on them."""
+    fig = Figure(layout="constrained")
+    ax = fig.add_subplot()
+    (line,) = ax.plot([0, 1], [0, 1], label="l")
+    ax.legend()
+    fig.colorbar(ax.imshow(np.eye(2)), ax=ax)  # a colorbar's Axes: matplotlib's own extras
+    view = FigureView(fig, dynamic=lambda: [line, ax.xaxis, ax.yaxis, ax.title])
+    view.refresh()
+    ax.set_ylim(0, 0.001)
+    view.refresh()
+    box = widgets.VBox([widgets.HBox([widgets.FloatSlider()]), widgets.HTML(), view.image])
+    return set(vars(fig)), set().union(*(vars(a) for a in fig.axes)), set(vars(box))
+
+
+@pytest.mark.parametrize("explore", _explorers())
+def test_explorers_keep_their_state_on_themselves(explore):
+    # catches ``box.view = view`` and ``fig.jensen_artists = {...}``: an explorer is an
+    # Explorer that owns its figure, view, controls and readout; the figure, its Axes and
+    # the widget box carry nothing matplotlib or ipywidgets did not put there
+    explorer = _build(explore)
+    assert isinstance(explorer, Explorer)
+    assert explorer.figure is explorer.plot.fig is explorer.view.fig
+    assert explorer.widget.children[-1] is explorer.view.image
+    for control in _controls(explorer.widget):
+        _move(control)
+    fig_attributes, axes_attributes, box_attributes = _reference_attributes()
+    assert set(vars(explorer.figure)) <= fig_attributes
+    for ax in explorer.figure.axes:
+        assert set(vars(ax)) <= axes_attributes, set(vars(ax)) - axes_attributes
+    assert set(vars(explorer.widget)) <= box_attributes
+    assert set(explorer.controls.values()) == set(_find(explorer.widget, widgets.ValueWidget)) - {
+        explorer.readout, explorer.view.image} - {None}  # fmt: skip
+    plt.close("all")
+
+
+def test_widget_modules_assign_no_attributes_onto_figures_or_boxes():
+    # the same, read from the source: ``fig.x = ...`` / ``box.x = ...`` where x is not an
+    # attribute matplotlib's Figure or ipywidgets' Box already has
+    import ast
+    from pathlib import Path
+
+    owners = {"fig": Figure, "figure": Figure, "box": widgets.Box, "widget": widgets.Box}
+    found = []
+    for path in Path(dgmlab.widgets.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            targets += [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            for target in targets:
+                for t in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    if not isinstance(t, ast.Attribute) or not isinstance(t.value, ast.Name):
+                        continue
+                    owner = owners.get(t.value.id)
+                    if owner is not None and not hasattr(owner, t.attr):
+                        found.append(f"{path.name}:{t.lineno} {t.value.id}.{t.attr}")
+    assert not found, found
 
 
 @pytest.mark.parametrize("explore", _explorers())
