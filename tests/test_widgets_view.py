@@ -259,7 +259,7 @@ def test_monte_carlo_family_change_renders_once_and_shows_the_new_family(monkeyp
     assert len(refreshes) == 2 and drawn[-1].name == "gamma"
 
 
-def test_update_monte_carlo_moves_the_same_artists():
+def test_monte_carlo_plot_moves_the_same_artists():
     plot = jensen.MonteCarloPlot()
     plot.update(jensen.monte_carlo_jensen("lognormal", 0.0, 1.0, 500))
     hist, ax = plot.hist, plot.ax

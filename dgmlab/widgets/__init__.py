@@ -1,9 +1,13 @@
 """ipywidgets explorers for the lectures, one module per lecture.
 
-Each explorer keeps its update logic in a plain function (numbers in, numbers and a figure
-out) that the tests call headless, and builds the widgets only in ``explore_*`` functions.
-Updates must feel live: tens of milliseconds, rendering included. An explorer shows its figure
-as a PNG in an ``ipywidgets.Image`` through ``_view.FigureView`` (layout computed once, only
-what moved redrawn, text and PNG encoding kept cheap), never through ``display(fig)``, whose
-inline re-render costs 80-400 ms a move; benchmarks/widgets.py times every control.
+Every explorer is an ``explorer.Explorer``: named controls, an update function (the controls'
+values in, the plot's artists moved, numbers out) and a view. A lecture module holds the
+mathematics (plain functions the tests call headless) and a small plot class that makes its
+artists once and moves them in ``update``; its ``explore_*`` function is the controls and the
+layout. Updates must feel live: tens of milliseconds, rendering included. An explorer shows
+its figure as a PNG in an ``ipywidgets.Image`` through ``_view.FigureView`` (layout computed
+once, only what moved redrawn, text and PNG encoding kept cheap), never through
+``display(fig)``, whose inline re-render costs 80-400 ms a move; on a matplotlib that renderer
+is not tested with it falls back to ``_view.PlainView``. benchmarks/widgets.py times every
+control.
 """
