@@ -1,9 +1,10 @@
 """Run one notebook in a fresh kernel and print a JSON line: seconds, errors, kernel max RSS.
 
 Used by ``benchmarks.notebooks`` in a subprocess, so the kernel is this process's child
-and ``getrusage(RUSAGE_CHILDREN)`` reports its peak resident memory after it exits.
+and ``getrusage(RUSAGE_CHILDREN)`` reports its peak resident memory after it exits. The run
+itself is ``course_tools.execute``, the one the tests use.
 
-    python benchmarks/_execute.py NOTEBOOK
+    python -m benchmarks._execute NOTEBOOK
 """
 
 from __future__ import annotations
@@ -11,33 +12,22 @@ from __future__ import annotations
 import json
 import resource
 import sys
-import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
+from course_tools import execute
 
 
 def main(path: str) -> None:
-    notebook = Path(path)
-    nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(notebook.parent)}},
-    )
-    start = time.perf_counter()
+    # the kernel runs in this process's environment, which benchmarks.notebooks sets
+    run = execute(Path(path), timeout=600)
     error = None
-    try:
-        client.execute()
-    except Exception as exc:  # noqa: BLE001 - reported, not raised: the benchmark goes on
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}"
-    seconds = time.perf_counter() - start
+    if run.error is not None:  # reported, not raised: the benchmark goes on
+        message = str(run.error)
+        error = f"{type(run.error).__name__}: {message.splitlines()[-1] if message else ''}"
     # ru_maxrss: KiB on Linux, bytes on macOS; the largest waited-for child (the kernel)
     scale = 1 if sys.platform == "darwin" else 1024
     child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
-    print(json.dumps({"seconds": seconds, "error": error, "kernel_max_rss_bytes": child_peak}))
+    print(json.dumps({"seconds": run.seconds, "error": error, "kernel_max_rss_bytes": child_peak}))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_tools import ROOT, notebooks  # noqa: F401 - re-exported for the benchmarks
+from course_tools import environment as course_environment  # noqa: F401 - the same
 
 
 @dataclass
@@ -175,19 +176,3 @@ def machine(config: Config) -> dict:
         "platform": platform.platform(),
         "command": " ".join([Path(sys.executable).name, "-m", "benchmarks", *sys.argv[1:]]),
     }
-
-
-def course_environment(**extra: str) -> dict[str, str]:
-    """The environment kernels and nbgrader run in: this interpreter's bin/ first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("DGMLAB_GRADING_SEED", None)
-    env.update(extra)
-    return env
-
-
-def notebooks(folder: Path) -> list[Path]:
-    """Every notebook under ``folder``, sorted, checkpoints left out."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)

@@ -26,7 +26,7 @@ MAX_SECONDS = 60.0
 MAX_BYTES = 1.5e9
 MAX_COURSE_SECONDS = 300.0
 POLL_SECONDS = 0.02
-RUNNER = Path(__file__).with_name("_execute.py")
+RUNNER = "benchmarks._execute"  # run as a module from the root, where course_tools is
 
 try:
     import psutil
@@ -72,7 +72,7 @@ def _tree_rss_proc(pid: int) -> int:
 def measure(path: Path, env: dict[str, str]) -> dict:
     """Execute one notebook in a subprocess while polling its kernel tree's memory."""
     proc = subprocess.Popen(
-        [sys.executable, str(RUNNER), str(path)],
+        [sys.executable, "-m", RUNNER, str(path)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

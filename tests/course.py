@@ -1,14 +1,17 @@
-"""Shared helpers for the tests that run notebooks and nbgrader (not a test module)."""
+"""Shared helpers for the tests that run notebooks, nbgrader and JupyterLab (not a test module).
+
+The course's folders, notebook lists, kernel environment and notebook runner come from
+``course_tools`` at the repository's root (the benchmarks use the same); this module adds what
+only the tests need.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,30 +21,18 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-LECTURES = ROOT / "lectures"
-SOLUTIONS = ROOT / "solutions"
-EXERCISES = ROOT / "exercises"
-GRADING = ROOT / "grading"
-BIN = Path(sys.executable).parent
-
-
-def assignments() -> list[str]:
-    """Every assignment in solutions/ (a folder NN_slug holding notebooks)."""
-    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
-
-
-def notebooks(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-
-
-def environment(**extra: str) -> dict[str, str]:
-    """The environment nbgrader and kernels run in: this interpreter's bin/ first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("DGMLAB_GRADING_SEED", None)
-    env.update(extra)
-    return env
+from course_tools import (  # noqa: F401 - re-exported: the tests import them from here
+    BIN,
+    EXERCISES,
+    GRADING,
+    LECTURES,
+    ROOT,
+    SOLUTIONS,
+    assignments,
+    environment,
+    execute,
+    notebooks,
+)
 
 
 def make_course(target: Path) -> Path:

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
-import nbformat
 import pytest
-from course import LECTURES, ROOT, SOLUTIONS, environment, notebooks
-from nbclient import NotebookClient
+from course import LECTURES, ROOT, SOLUTIONS, execute, notebooks
 
 pytestmark = pytest.mark.notebook
 
 NOTEBOOKS = notebooks(LECTURES) + notebooks(SOLUTIONS)
-
-
-def execute(path):
-    """Run a notebook in a fresh python3 kernel from its own folder; return it and its seconds."""
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=300,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    start = time.perf_counter()
-    # the kernel gets this interpreter's bin/ on PATH and no grading seed
-    client.execute(env=environment())
-    return nb, time.perf_counter() - start
 
 
 def test_there_are_notebooks_to_run():
@@ -35,8 +16,11 @@ def test_there_are_notebooks_to_run():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, record_property):
-    nb, seconds = execute(path)
-    record_property("seconds", round(seconds, 2))
+    # the kernel gets this interpreter's bin/ on PATH and no grading seed
+    run = execute(path, timeout=300)
+    record_property("seconds", round(run.seconds, 2))
+    assert run.error is None, f"{path.name} stopped: {run.error}"
+    nb = run.notebook
     errors = [
         output
         for cell in nb.cells
