@@ -27,7 +27,6 @@ PLANNED = {
     "dgmlab/gaussian.py",
     "dgmlab/quadrature.py",
     "dgmlab/variational.py",
-    "dgmlab/widgets/explorer.py",
     "docs/notation.md",
     "docs/grading-threats.md",
 }
