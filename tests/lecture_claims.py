@@ -83,6 +83,30 @@ CLAIMS: list[Claim] = [
     ),
     Claim(
         "lectures/01_bar_manifold.ipynb",
+        r"The bar appears in each of the four columns about equally often",
+        "column_counts",
+        r"largest gap between a column's share and 1/4: 0\.0[0-2]\d",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"The average of column \$c\$ is the probability that each pixel is on",
+        "column_means",
+        r"largest gap to 0\.95 / 0\.05: 0\.0[0-3]\d",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"It is a little less than that sum",
+        "entropy_split",
+        r"H\(c \| x\) = .* = 0\.00\d+ nats",  # positive and small
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"becomes \$\\log 0 = -\\infty\$",
+        "underflow",
+        r"log of it = -inf",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
         r"8 \+ 8 \+ 128 \+ 16 = " + _NUM,
         "decoder_count",
         r"count_parameters\(decoder\) = " + _NUM,
