@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from course import LECTURES, ROOT, SOLUTIONS, execute, notebooks
+from lecture_claims import check_claims
 
 pytestmark = pytest.mark.notebook
 
@@ -32,3 +33,5 @@ def test_notebook_runs_top_to_bottom(path, record_property):
     assert all(
         c.execution_count is not None for c in nb.cells if c.cell_type == "code" and c.source
     ), f"{path.name}: some code cells did not run"
+    # every number a lecture's text states is the number its cell prints (tests/lecture_claims.py)
+    check_claims(path, nb)

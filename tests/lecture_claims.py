@@ -1,0 +1,265 @@
+"""Numbers the lectures state in words, checked against the numbers their cells print.
+
+A lecture that says "the gap grows to 17.8 nats" while its cell prints 12.3 teaches the wrong
+thing. Each ``Claim`` ties a sentence of a markdown cell to the printed output of one code cell:
+
+- ``prose``: a regular expression searched in the notebook's markdown cells (white space made
+  single spaces, so line wrapping does not matter); its first group, if it has one, is the
+  number the text states;
+- ``cell``: the id of the code cell that prints it (its ``id`` in the .ipynb file; the lectures
+  name their cells, ``entropy``, ``proposals``, so that moving a cell does not break a claim);
+- ``output``: a regular expression searched in that cell's printed text; its first group, if
+  it has one, is the number printed.
+
+Where both have a number, the printed one, rounded to as many decimals as the text gives,
+must equal the stated one (the text says 17.8 and the cell prints 17.79: agreed). Where the
+output pattern has no group it is a printed check (``... agree: True``) the text relies on.
+
+``check_claims(path, executed_nb)`` asserts every claim about the notebook at ``path``;
+tests/test_notebooks.py calls it on each notebook it has just executed. This module is not a
+test module (no ``test_`` prefix): tests/test_lecture_text.py tests ``check_claims`` itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Claim:
+    notebook: str  # file name, e.g. "lectures/03_jensen.ipynb"
+    prose: str  # regex over markdown cells; group 1 (optional): the number stated
+    cell: str  # the id of the code cell that prints it (nbformat 4.5 cell ids)
+    output: str  # regex over that cell's printed text; group 1 (optional): the number printed
+    # how the two numbers must relate: "rounds" (the printed number, rounded to the stated
+    # one's decimals, equals it) or "below 10^" (the text says "below 10^n", states n, and the
+    # printed number is below 10^n)
+    relation: str = "rounds"
+
+
+_NUM = r"(-?\d+(?:\.\d+)?)"  # a plain decimal number, as group 1
+_NUM_E = r"(\d+(?:\.\d+)?(?:e[-+]?\d+)?)"  # a number that may have an exponent, as group 1
+
+CLAIMS: list[Claim] = [
+    # ---- lecture 01
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"Where do the " + _NUM + r" bits go",
+        "entropy",
+        r"H\(p_data\) += [\d.]+ nats = " + _NUM + " bits",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"H\(p_\{\\text\{data\}\}\) = " + _NUM + r"\$ nats",
+        "entropy",
+        r"H\(p_data\) += " + _NUM + " nats",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"\(\$" + _NUM + r"\$ bits\) per image",
+        "entropy",
+        r"H\(p_data\) += [\d.]+ nats = " + _NUM + " bits",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"-16 \\ln 2 = " + _NUM + r"\$",
+        "entropy",
+        r"uniform model: .* = " + _NUM + " nats",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"t_k = \\Phi\^\{-1\}\(k/4\) \\approx \(" + _NUM,
+        "bar_rule",
+        r"cuts t_k = \[" + _NUM,
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"each column is drawn a quarter of the time",
+        "rule_frequencies",
+        r"when z ~ N\(0, 1\): \[0\.25, 0\.25, 0\.25, 0\.25\]",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"The bar appears in each of the four columns about equally often",
+        "column_counts",
+        r"largest gap between a column's share and 1/4: 0\.0[0-2]\d",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"The average of column \$c\$ is the probability that each pixel is on",
+        "column_means",
+        r"largest gap to 0\.95 / 0\.05: 0\.0[0-3]\d",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"It is a little less than that sum",
+        "entropy_split",
+        r"H\(c \| x\) = .* = 0\.00\d+ nats",  # positive and small
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"becomes \$\\log 0 = -\\infty\$",
+        "underflow",
+        r"log of it = -inf",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"8 \+ 8 \+ 128 \+ 16 = " + _NUM,
+        "decoder_count",
+        r"count_parameters\(decoder\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"The network computes exactly the equation",
+        "decoder_equation",
+        r"the same as the equation: True",
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"gives the exact answer, \$" + _NUM + r"\$",
+        "underflow",
+        r"log_bernoulli = " + _NUM,
+    ),
+    Claim(
+        "lectures/01_bar_manifold.ipynb",
+        r"The two formulas agree",
+        "log_bernoulli_check",
+        r"agrees with the formula: True, with torch\.distributions: True",
+    ),
+    # ---- lecture 02
+    Claim(
+        "lectures/02_evidence_curve.ipynb",
+        r"error is below\s+\$10\^\{" + _NUM + r"\}\$\s+nats",
+        "prior_area",
+        r"largest difference: " + _NUM_E + " nats",
+        relation="below 10^",
+    ),
+    Claim(
+        "lectures/02_evidence_curve.ipynb",
+        r"0\.95\^\{16\} = " + _NUM,
+        "evidence_per_image",
+        r"0\.25 x 0\.95\^16 = " + _NUM,
+    ),
+    Claim(
+        "lectures/02_evidence_curve.ipynb",
+        r"columns 0 and 3 get \$p\(x\) = " + _NUM,
+        "evidence_per_image",
+        r"column [03], 0 flipped pixels, p\(x\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/02_evidence_curve.ipynb",
+        r"columns 1 and 2,[^$]*get \$" + _NUM,
+        "evidence_per_image",
+        r"column [12], 0 flipped pixels, p\(x\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/02_evidence_curve.ipynb",
+        r"On the " + _NUM + r" \*training\* images",
+        "train",
+        _NUM + r" training images, \d+ distinct",
+    ),
+    Claim(
+        "lectures/02_evidence_curve.ipynb",
+        r"\\approx " + _NUM + r"\$ nats per image, so the gradient",
+        "kl_split",
+        r"KL\(uniform \|\| 20/40/20/20\) = " + _NUM + " nats",
+    ),
+    # ---- lecture 03
+    Claim(
+        "lectures/03_jensen.ipynb",
+        r"a fraction of about " + _NUM + r" of them",
+        "plain_runs",
+        r"prior samples in the image's column: " + _NUM,
+    ),
+    Claim(
+        "lectures/03_jensen.ipynb",
+        _NUM + r" of the 500 runs with \$S = 10\$ drew no sample in column 2",
+        "plain_runs",
+        r"S = 10: " + _NUM + r" of 500 runs have no sample in column 2",
+    ),
+    Claim(
+        "lectures/03_jensen.ipynb",
+        r"their estimates average \$" + _NUM + r"\$",
+        "plain_runs",
+        r"their log estimates average " + _NUM,
+    ),
+    Claim(
+        "lectures/03_jensen.ipynb",
+        r"the gap grows to " + _NUM + r" nats",
+        "proposals",
+        r"N\(-1, 1\^2\) +: gap KL\(q \|\| p\(z \| x\)\) = +" + _NUM,
+    ),
+    Claim(
+        "lectures/03_jensen.ipynb",
+        r"the gap falls to " + _NUM + r" nats",
+        "proposals",
+        r"N\(0\.33, 0\.15\^2\) +: gap KL\(q \|\| p\(z \| x\)\) = +" + _NUM,
+    ),
+    Claim(
+        "lectures/03_jensen.ipynb",
+        r"For the same samples the first is always at least the second",
+        "mc_vs_s",
+        r"on every one of the same-sample runs: True",
+    ),
+]
+
+
+def _decimals(number: str) -> int:
+    return len(number.split(".")[1]) if "." in number else 0
+
+
+def markdown_text(nb) -> str:
+    """The notebook's markdown cells, one per line, each with its runs of white space made one
+    space: a claim's words match however the sentence is wrapped."""
+    return "\n".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+
+
+def _printed_text(cell) -> str:
+    """A code cell's printed output: its streams and the text of its results."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type in ("execute_result", "display_data"):
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return "".join(parts)
+
+
+def _agree(stated: str, printed: str) -> bool:
+    """The printed number, rounded to the stated number's decimals, equals the stated one."""
+    places = Decimal(1).scaleb(-_decimals(stated))
+    return Decimal(printed).quantize(places) == Decimal(stated)
+
+
+def check_claim(claim: Claim, nb) -> None:
+    """Assert one claim on an executed notebook ``nb`` (an nbformat NotebookNode)."""
+    where = f"{claim.notebook}: claim {claim.prose!r}"
+    match = re.search(claim.prose, markdown_text(nb))
+    assert match, f"{where}: no markdown cell says this any more"
+    stated = match.group(1) if match.groups() else ""
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.get("id") == claim.cell]
+    assert len(cells) == 1, f"{where}: {len(cells)} code cells have the id {claim.cell!r}"
+    text = _printed_text(cells[0])
+    match = re.search(claim.output, text)
+    assert match, f"{where}: the cell's output does not match {claim.output!r}; it printed:\n{text}"
+    if stated and match.groups():
+        printed = match.group(1)
+        if claim.relation == "below 10^":
+            agreed, says = float(printed) < 10.0 ** float(stated), f"below 10^{stated}"
+        elif claim.relation == "rounds":
+            agreed, says = _agree(stated, printed), stated
+        else:
+            raise ValueError(f"{where}: unknown relation {claim.relation!r}")
+        assert agreed, f"{where}: the text says {says}, the cell prints {printed}"
+
+
+def check_claims(path: str | Path, executed_nb, claims: list[Claim] | None = None) -> int:
+    """Assert every claim about the notebook at ``path``; returns how many were checked."""
+    where = "/".join(Path(path).parts[-2:])  # solutions/03_jensen/03_jensen.ipynb is not it
+    mine = [c for c in (CLAIMS if claims is None else claims) if c.notebook == where]
+    for claim in mine:
+        check_claim(claim, executed_nb)
+    return len(mine)
