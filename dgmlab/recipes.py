@@ -31,6 +31,7 @@ from dgmlab.train import History, fit
 _MAX_ENUMERATED_PIXELS = 20  # 2^20 images, about a million: the most we sum over
 _CHUNK = 8192  # images per quadrature call: a (chunk, G) joint is 64 MiB in float32
 
+
 def all_images(num_pixels: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Every binary image with ``num_pixels`` pixels, one per row: (2^D, D) float32."""
     D = checks.positive_int("num_pixels", num_pixels)
