@@ -201,13 +201,18 @@ def _check_q(x: torch.Tensor, mu: object, sigma: object) -> None:
 
 
 def _elbo_on_grid(
-    log_joint: torch.Tensor, grid: Grid, mu: torch.Tensor, sigma: torch.Tensor
+    log_joint: torch.Tensor,
+    grid: Grid,
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    log_p_x: torch.Tensor | None = None,
 ) -> ExactElbo:
     """exact_elbo's integrals, given log p(x, z_g) (B, G) on the grid; q must fit the grid."""
-    log_p_x = torch.logsumexp(log_joint + grid.log_w, dim=-1)  # (B,)
+    if log_p_x is None:
+        log_p_x = torch.logsumexp(log_joint + grid.log_w, dim=-1)  # (B,)
     z = grid.z[:, 0].to(log_joint.dtype)  # (G,)
     # log q(z_g) = log N(z_g; mu, sigma^2): (B, G)
-    log_q = gaussian._log_prob(z[None, :, None], mu[:, None, :], sigma[:, None, :])
+    log_q = gaussian._log_density(z, mu, sigma)
     q_w = torch.exp(log_q + grid.log_w)  # (B, G) q(z_g) w_g
     mass = q_w.sum(-1)  # (B,) should be 1
     if bool(((mass - 1.0).abs() > 1e-3).any()):
@@ -270,11 +275,13 @@ def exact_elbo(
     grid = _grid_for(x, DEFAULT_Z_RANGE, DEFAULT_NUM_POINTS)
     log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G)
     # resolve q and the posterior: the smaller of the two widths sets the spacing
-    posterior_std = grid_posterior(log_joint, grid).std.detach()  # (B,)
+    posterior = grid_posterior(log_joint, grid)
     m, s = mu.detach()[:, 0], sigma.detach()[:, 0]  # (B,) each
-    groups = grids_covering(m - WIDTHS * s, m + WIDTHS * s, torch.minimum(s, posterior_std))
-    if not groups:  # no rows
-        return _elbo_on_grid(log_joint, grid, mu, sigma)
+    scale = torch.minimum(s, posterior.std.detach())  # (B,)
+    groups = grids_covering(m - WIDTHS * s, m + WIDTHS * s, scale)
+    if len(groups) <= 1 and (not groups or groups[0][1].z.shape == grid.z.shape):
+        # the default grid resolves every q and posterior: the joint is computed already
+        return _elbo_on_grid(log_joint, grid, mu, sigma, posterior.log_normalizer)
     parts: list[tuple[torch.Tensor, ExactElbo]] = []
     for rows, row_grid in groups:
         if row_grid.z.shape == grid.z.shape and bool((row_grid.z == grid.z).all()):

@@ -127,10 +127,15 @@ def rsample(
 # ---- densities ----
 
 
+def _log_density(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    # -0.5 log(2 pi) - log sigma - 0.5 ((z - mu) / sigma)^2, elementwise (no sum over L)
+    standardized = (z - mu) / sigma
+    return -0.5 * LOG_2PI - torch.log(sigma) - 0.5 * standardized**2
+
+
 def _log_prob(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     # sum_l [ -0.5 log(2 pi) - log sigma_l - 0.5 ((z_l - mu_l) / sigma_l)^2 ]
-    standardized = (z - mu) / sigma
-    return (-0.5 * LOG_2PI - torch.log(sigma) - 0.5 * standardized**2).sum(-1)
+    return _log_density(z, mu, sigma).sum(-1)
 
 
 def _log_prob_standard(z: torch.Tensor) -> torch.Tensor:
@@ -187,7 +192,7 @@ def pdf(z: torch.Tensor, mu: float | torch.Tensor, sigma: float | torch.Tensor) 
     mu = torch.as_tensor(mu, dtype=z.dtype, device=z.device)
     sigma = torch.as_tensor(sigma, dtype=z.dtype, device=z.device)
     checks.positive("sigma", sigma, hint=SIGMA_HINT)
-    return torch.exp(_log_prob(z[..., None], mu[..., None], sigma[..., None]))
+    return torch.exp(_log_density(z, mu, sigma))
 
 
 # ---- KL divergences ----
