@@ -1,6 +1,13 @@
 """dgmlab: the small PyTorch library behind the dgm-course.
 
-Modules by concept: ``device``, ``checks``, ``data``, ``densities``, ``evidence``, ``models``.
+One module per idea, on floors; a module imports only from its own floor or below
+(tests/test_architecture.py holds the table and checks it):
+
+    0  device, checks
+    1  gaussian, quadrature, densities, data, testing
+    2  evidence, bounds, estimators          (side by side: none imports another)
+    3  models, variational
+    4  train, recipes, plots, widgets
 """
 
 from dgmlab import checks, data, densities, evidence, models

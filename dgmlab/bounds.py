@@ -26,9 +26,8 @@ from typing import NamedTuple
 
 import torch
 
-from dgmlab import checks
-from dgmlab.densities import kl_standard_normal, log_bernoulli, log_normal, log_standard_normal
-from dgmlab.estimators import sample_normal
+from dgmlab import checks, gaussian
+from dgmlab.densities import log_bernoulli
 
 Encoder = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 Decoder = Callable[[torch.Tensor], torch.Tensor]
@@ -57,6 +56,7 @@ def _encode(x: object, encoder: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
                 f"encoder's {name} must have shape (B, L) with B = {B} (one row per x), "
                 f"found {tuple(value.shape)}"
             )
+    gaussian.check(mu, sigma)  # the one check of sigma > 0: the kernels below trust it
     return mu, sigma
 
 
@@ -108,17 +108,17 @@ def elbo_terms(
     if not isinstance(analytic_kl, bool):
         raise TypeError(f"analytic_kl must be a bool, found {type(analytic_kl).__name__}")
     mu, sigma = _encode(x, encoder)  # (B, L) each
-    z = sample_normal(mu, sigma, num_samples, generator)  # (S, B, L)
+    z = gaussian._rsample(mu, sigma, num_samples, generator)  # (S, B, L)
     log_p_x_given_z = _decode(x, z, decoder, log_likelihood)  # (S, B)
     # E_q[log p(x | z)] ~= (1/S) sum_s log p(x | z_s)
     expected_log_p_x_given_z = log_p_x_given_z.mean(0)  # (B,)
     if analytic_kl:
         # KL(N(mu, sigma^2) || N(0, I)) = sum_l 0.5 [sigma_l^2 + mu_l^2 - 1 - log sigma_l^2]
-        kl = kl_standard_normal(mu, sigma)  # (B,)
+        kl = gaussian._kl_standard(mu, sigma)  # (B,)
     else:
         # KL ~= (1/S) sum_s [log q(z_s | x) - log p(z_s)]
-        log_q_z_given_x = log_normal(z, mu, sigma)  # (S, B)
-        log_p_z = log_standard_normal(z)  # (S, B)
+        log_q_z_given_x = gaussian._log_prob(z, mu, sigma)  # (S, B)
+        log_p_z = gaussian._log_prob_standard(z)  # (S, B)
         kl = (log_q_z_given_x - log_p_z).mean(0)  # (B,)
     return ElboTerms(expected_log_p_x_given_z - kl, expected_log_p_x_given_z, kl)
 
@@ -195,12 +195,12 @@ def iwae_bound(
     if chunk_size is None:
         chunk_size = max(1, CHUNK_ELEMENTS // max(1, B * D))
     checks.positive_int("chunk_size", chunk_size)
-    z = sample_normal(mu, sigma, K, generator)  # (K, B, L)
+    z = gaussian._rsample(mu, sigma, K, generator)  # (K, B, L)
     log_w_chunks = []
     for z_chunk in z.split(chunk_size, dim=0):  # (k, B, L) each
         log_p_x_given_z = _decode(x, z_chunk, decoder, log_likelihood)  # (k, B)
-        log_p_z = log_standard_normal(z_chunk)  # (k, B)
-        log_q_z_given_x = log_normal(z_chunk, mu, sigma)  # (k, B)
+        log_p_z = gaussian._log_prob_standard(z_chunk)  # (k, B)
+        log_q_z_given_x = gaussian._log_prob(z_chunk, mu, sigma)  # (k, B)
         # log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x)
         log_w_chunks.append(log_p_x_given_z + log_p_z - log_q_z_given_x)
     log_w = torch.cat(log_w_chunks, dim=0)  # (K, B)

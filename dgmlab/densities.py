@@ -1,22 +1,32 @@
-"""Log-densities and closed-form KL divergences.
+"""Log-densities of the pixels: Bernoulli and categorical (and the Gaussian's, re-exported).
 
-Every function sums over the last (event) dimension and broadcasts over the
+The diagonal Gaussian lives in ``dgmlab.gaussian``; its log-density and KLs are re-exported
+here under the names the lectures use (``log_normal``, ``log_standard_normal``, ``kl_normal``,
+``kl_standard_normal``). Every function sums over the last (event) dimension and broadcasts over the
 leading ones, so ``x`` of shape ``(B, D)`` against ``logits`` of shape ``(S, B, D)``
 gives ``(S, B)``. Results keep their inputs' dtype and device.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from dgmlab import checks
+from dgmlab.gaussian import kl as kl_normal
+from dgmlab.gaussian import kl_standard as kl_standard_normal
+from dgmlab.gaussian import log_prob as log_normal
+from dgmlab.gaussian import log_prob_standard as log_standard_normal
 
-LOG_2PI = math.log(2.0 * math.pi)
-
-_SIGMA_HINT = "did you pass log_sigma or log_var where sigma belongs?"
+__all__ = [
+    "kl_normal",
+    "kl_standard_normal",
+    "log_bernoulli",
+    "log_bernoulli_pairwise",
+    "log_categorical",
+    "log_normal",
+    "log_standard_normal",
+]
 
 
 def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
@@ -81,94 +91,6 @@ def log_bernoulli_pairwise(x: torch.Tensor, logits: torch.Tensor) -> torch.Tenso
     checks.in_unit_interval("x", x, hint="Bernoulli data must be pixels in [0, 1]")
     checks.not_nan("logits", logits)
     return x @ F.logsigmoid(logits).T + (1.0 - x) @ F.logsigmoid(-logits).T  # (B, G)
-
-
-def log_normal(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """log N(z; mu, diag(sigma^2)), summed over the last dimension.
-
-        log N(z; mu, sigma) =
-            sum_l [ -0.5 log(2 pi) - log sigma_l - 0.5 ((z_l - mu_l) / sigma_l)^2 ]
-
-    Args:
-        z: (..., L)
-        mu: (..., L) means, broadcastable against z.
-        sigma: (..., L) standard deviations (not variances, not logs), > 0.
-
-    Returns:
-        (...,)
-    """
-    for name, value in (("z", z), ("mu", mu), ("sigma", sigma)):
-        checks.tensor(name, value, min_ndim=1, shape_hint="(..., L)")
-    checks.same_device(z=z, mu=mu, sigma=sigma)
-    checks.broadcastable(z=z, mu=mu, sigma=sigma)
-    checks.positive("sigma", sigma, hint=_SIGMA_HINT)
-    standardized = (z - mu) / sigma
-    return (-0.5 * LOG_2PI - torch.log(sigma) - 0.5 * standardized**2).sum(-1)
-
-
-def log_standard_normal(z: torch.Tensor) -> torch.Tensor:
-    """log N(z; 0, I), summed over the last dimension: the prior log p(z).
-
-        log p(z) = sum_l [ -0.5 log(2 pi) - 0.5 z_l^2 ]
-
-    Args:
-        z: (..., L)
-
-    Returns:
-        (...,)
-    """
-    checks.tensor("z", z, min_ndim=1, shape_hint="(..., L)")
-    return log_normal(z, torch.zeros_like(z), torch.ones_like(z))
-
-
-def kl_normal(
-    mu_q: torch.Tensor, sigma_q: torch.Tensor, mu_p: torch.Tensor, sigma_p: torch.Tensor
-) -> torch.Tensor:
-    """KL( N(mu_q, sigma_q^2) || N(mu_p, sigma_p^2) ) for diagonal Gaussians, summed over L.
-
-        KL = sum_l [ log(sigma_p / sigma_q) + (sigma_q^2 + (mu_q - mu_p)^2) / (2 sigma_p^2) - 1/2 ]
-
-    Always >= 0, and 0 exactly when the two Gaussians coincide.
-
-    Args:
-        mu_q, sigma_q: (..., L) the first distribution (sigma, not log_sigma).
-        mu_p, sigma_p: (..., L) the second, broadcastable against the first.
-
-    Returns:
-        (...,)
-    """
-    named = {"mu_q": mu_q, "sigma_q": sigma_q, "mu_p": mu_p, "sigma_p": sigma_p}
-    for name, value in named.items():
-        checks.tensor(name, value, min_ndim=1, shape_hint="(..., L)")
-    checks.same_device(**named)
-    checks.broadcastable(**named)
-    checks.positive("sigma_q", sigma_q, hint=_SIGMA_HINT)
-    checks.positive("sigma_p", sigma_p, hint=_SIGMA_HINT)
-    variance_ratio = (sigma_q / sigma_p) ** 2
-    mean_term = ((mu_q - mu_p) / sigma_p) ** 2
-    # log(sigma_p / sigma_q) = -0.5 log(variance_ratio)
-    return 0.5 * (variance_ratio + mean_term - 1.0 - torch.log(variance_ratio)).sum(-1)
-
-
-def kl_standard_normal(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """KL( N(mu, sigma^2) || N(0, I) ), the ELBO's regulariser, summed over L.
-
-        KL = sum_l 0.5 [ sigma_l^2 + mu_l^2 - 1 - log sigma_l^2 ]
-
-    Args:
-        mu: (..., L)
-        sigma: (..., L) standard deviations, > 0.
-
-    Returns:
-        (...,)
-    """
-    # check under the caller's names, so messages say sigma rather than sigma_q
-    checks.tensor("mu", mu, min_ndim=1, shape_hint="(..., L)")
-    checks.tensor("sigma", sigma, min_ndim=1, shape_hint="(..., L)")
-    checks.same_device(mu=mu, sigma=sigma)
-    checks.broadcastable(mu=mu, sigma=sigma)
-    checks.positive("sigma", sigma, hint=_SIGMA_HINT)
-    return kl_normal(mu, sigma, torch.zeros_like(mu), torch.ones_like(mu))
 
 
 def log_categorical(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:

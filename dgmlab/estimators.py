@@ -32,85 +32,36 @@ Shape contract: mu and sigma are ``(..., L)``; samples are ``(S, ..., L)``; a co
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 
-from dgmlab import checks
+from dgmlab import checks, gaussian
+from dgmlab.gaussian import rsample as sample_normal
+from dgmlab.gaussian import standard_normal_noise
+from dgmlab.quadrature import simpson_grid
+
+__all__ = [
+    "COSINE",
+    "KNOWN_COSTS",
+    "LINEAR",
+    "SQUARE",
+    "STEP",
+    "GradientMoments",
+    "GradientSamples",
+    "KnownCost",
+    "VarianceCurve",
+    "exact_gradient_moments",
+    "gradient_variance",
+    "pathwise_gradient",
+    "sample_normal",
+    "score_function_gradient",
+    "standard_normal_noise",
+]
 
 Cost = Callable[[torch.Tensor], torch.Tensor]
-
-_SIGMA_HINT = "did you pass log_sigma or log_var where sigma belongs?"
-
-
-def _check_mu_sigma(mu: object, sigma: object) -> None:
-    checks.tensor("mu", mu, min_ndim=1, shape_hint="(..., L)")
-    checks.tensor("sigma", sigma, min_ndim=1, shape_hint="(..., L)")
-    checks.same_device(mu=mu, sigma=sigma)
-    if mu.shape != sigma.shape:
-        raise ValueError(
-            f"mu and sigma must have the same shape (..., L), found mu {tuple(mu.shape)} "
-            f"and sigma {tuple(sigma.shape)}"
-        )
-    if mu.dtype != sigma.dtype:
-        raise TypeError(f"mu and sigma must share a dtype, found {mu.dtype} and {sigma.dtype}")
-    checks.positive("sigma", sigma, hint=_SIGMA_HINT)
-
-
-def standard_normal_noise(
-    num_samples: int,
-    like: torch.Tensor,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """eps ~ N(0, I) of shape (S, *like.shape), on like's device and dtype, outside any graph.
-
-    The draw happens on the generator's device (so a CPU generator gives the same
-    numbers whatever ``like``'s device) and is then moved to ``like``'s device.
-
-    Args:
-        num_samples: S.
-        like: (..., L) a tensor whose shape, dtype and device the noise follows.
-        generator: optional ``torch.Generator`` for reproducible draws.
-
-    Returns:
-        (S, ..., L)
-    """
-    checks.positive_int("num_samples", num_samples)
-    draw_device = generator.device if generator is not None else like.device
-    eps = torch.randn(
-        (num_samples, *like.shape), generator=generator, dtype=like.dtype, device=draw_device
-    )
-    return eps.to(like.device)
-
-
-def sample_normal(
-    mu: torch.Tensor,
-    sigma: torch.Tensor,
-    num_samples: int = 1,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Reparameterized samples z = mu + sigma * eps, eps ~ N(0, I) drawn outside the graph.
-
-        z_s = mu + sigma * eps_s,   eps_s ~ N(0, I),   s = 1..S
-
-    Gradients flow from z to mu and sigma (the pathwise / reparameterization
-    trick); eps itself carries no gradient.
-
-    Args:
-        mu: (B, L) means (any (..., L) works).
-        sigma: (B, L) standard deviations (not log_sigma, not log_var), > 0.
-        num_samples: S, how many samples per (mu, sigma).
-        generator: optional ``torch.Generator`` for reproducible draws.
-
-    Returns:
-        z: (S, B, L)
-    """
-    _check_mu_sigma(mu, sigma)
-    eps = standard_normal_noise(num_samples, mu, generator)  # (S, B, L)
-    return mu + sigma * eps  # (S, B, L)
 
 
 class GradientSamples(NamedTuple):
@@ -161,7 +112,7 @@ def pathwise_gradient(
     Returns:
         GradientSamples with grad_mu, grad_sigma: (S, ..., L).
     """
-    _check_mu_sigma(mu, sigma)
+    gaussian.check(mu, sigma)
     eps = standard_normal_noise(num_samples, mu, generator)  # (S, ..., L)
     with torch.enable_grad():
         z = (mu.detach() + sigma.detach() * eps).requires_grad_(True)  # (S, ..., L)
@@ -203,7 +154,7 @@ def score_function_gradient(
     Returns:
         GradientSamples with grad_mu, grad_sigma: (S, ..., L).
     """
-    _check_mu_sigma(mu, sigma)
+    gaussian.check(mu, sigma)
     mu, sigma = mu.detach(), sigma.detach()
     eps = standard_normal_noise(num_samples, mu, generator)  # (S, ..., L)
     with torch.no_grad():
@@ -336,13 +287,14 @@ COSINE = KnownCost(
 
 # f(z) = 1[z > 0] (a step: no useful derivative, so only the score function applies):
 #   E = Phi(mu / sigma),   dE/dmu = phi(mu/sigma) / sigma,   dE/dsigma = -mu phi(mu/sigma) / sigma^2
+#   (phi(mu / sigma) / sigma = N(0; mu, sigma^2))
 STEP = KnownCost(
     "step",
     f=lambda z: (z > 0).to(z.dtype).sum(-1),
     expectation=lambda mu, sigma: torch.special.ndtr(mu / sigma).sum(-1),
     gradient=lambda mu, sigma: (
-        torch.exp(-0.5 * (mu / sigma) ** 2) / (math.sqrt(2 * math.pi) * sigma),
-        -mu * torch.exp(-0.5 * (mu / sigma) ** 2) / (math.sqrt(2 * math.pi) * sigma**2),
+        gaussian.pdf(torch.zeros_like(mu), mu, sigma),
+        -mu * gaussian.pdf(torch.zeros_like(mu), mu, sigma) / sigma,
     ),
 )
 
@@ -391,11 +343,9 @@ def exact_gradient_moments(
     Returns:
         GradientMoments with mean_mu, mean_sigma, var_mu, var_sigma: (..., 1).
     """
-    from dgmlab.evidence import simpson_grid  # evidence imports densities only: no cycle
-
     if estimator not in _ESTIMATORS:
         raise ValueError(f"estimator must be one of {sorted(_ESTIMATORS)}, found {estimator!r}")
-    _check_mu_sigma(mu, sigma)
+    gaussian.check(mu, sigma)
     if mu.shape[-1] != 1:
         raise ValueError(
             f"mu and sigma must have last dimension L = 1 (one latent), found shape "
@@ -404,7 +354,7 @@ def exact_gradient_moments(
     grid = simpson_grid(eps_range, num_points, dtype=mu.dtype, device=mu.device)
     eps = grid.z.reshape(-1, *([1] * mu.dim()))  # (G, 1, ..., 1)
     # quadrature weights times the N(0, 1) density: (G, 1, ..., 1)
-    weight = torch.exp(grid.log_w.reshape(eps.shape) - 0.5 * eps**2 - 0.5 * math.log(2 * math.pi))
+    weight = torch.exp(grid.log_w.reshape(eps.shape) + gaussian._log_prob_standard(eps)[..., None])
     mu, sigma = mu.detach(), sigma.detach()
     with torch.enable_grad():
         z = (mu + sigma * eps).requires_grad_(estimator == "pathwise")  # (G, ..., 1)

@@ -14,66 +14,46 @@ Working in log space (logsumexp) keeps this exact when p(x | z) is as small as
 default 2001 points on [-8, 8] the result agrees with a grid 8 times finer to
 better than 1e-4 nats for the decoders in this course (tests/test_evidence.py).
 The prior is N(0, 1), so the mass outside [-8, 8] (6e-16) is negligible.
+
+The grid itself (Simpson's weights, the choice of a grid that resolves q, the normalized
+posterior and its moments) is ``dgmlab.quadrature``; this module brings the decoder.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 
-from dgmlab import checks
-from dgmlab.densities import LOG_2PI, log_bernoulli_pairwise, log_standard_normal
+from dgmlab import checks, gaussian
+from dgmlab.densities import log_bernoulli_pairwise, log_standard_normal
+from dgmlab.quadrature import (
+    DEFAULT_NUM_POINTS,
+    DEFAULT_SPACING,
+    DEFAULT_Z_RANGE,
+    NODES_PER_SIGMA,
+    WIDTHS,
+    Grid,
+    covering_grid,
+    grid_posterior,
+    grids_covering,
+    simpson_grid,
+)
+
+__all__ = [
+    "DEFAULT_NUM_POINTS",
+    "DEFAULT_Z_RANGE",
+    "ExactElbo",
+    "Grid",
+    "exact_elbo",
+    "log_evidence",
+    "log_joint_on_grid",
+    "posterior_on_grid",
+    "simpson_grid",
+]
 
 Decoder = Callable[[torch.Tensor], torch.Tensor]
-
-DEFAULT_NUM_POINTS = 2001
-DEFAULT_Z_RANGE = (-8.0, 8.0)
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Quadrature nodes z (G, 1) and log-weights log_w (G,) on an interval."""
-
-    z: torch.Tensor
-    log_w: torch.Tensor
-
-
-def simpson_grid(
-    z_range: tuple[float, float] = DEFAULT_Z_RANGE,
-    num_points: int = DEFAULT_NUM_POINTS,
-    dtype: torch.dtype = torch.float32,
-    device: torch.device | str | None = None,
-) -> Grid:
-    """Simpson's rule on ``num_points`` evenly spaced z in ``z_range`` (num_points odd).
-
-        integral f(z) dz ~= sum_g w_g f(z_g),  w = h/3 * (1, 4, 2, 4, ..., 2, 4, 1)
-
-    Returns:
-        Grid with z: (G, 1) and log_w: (G,).
-    """
-    checks.positive_int("num_points", num_points, minimum=3)
-    if num_points % 2 == 0:
-        raise ValueError(f"num_points must be odd for Simpson's rule, found {num_points}")
-    try:
-        low, high = (float(v) for v in z_range)
-    except (TypeError, ValueError):
-        low = high = math.nan  # not a pair of numbers: reported below
-    # an infinite end would make every node NaN, silently
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"z_range must be (low, high) with finite low < high, found {z_range!r}")
-    z = torch.linspace(low, high, num_points, dtype=torch.float64)
-    h = (high - low) / (num_points - 1)
-    w = torch.full((num_points,), 2.0, dtype=torch.float64)
-    w[1::2] = 4.0
-    w[0] = w[-1] = 1.0
-    w = w * (h / 3.0)
-    return Grid(
-        z=z[:, None].to(device=device, dtype=dtype), log_w=w.log().to(device=device, dtype=dtype)
-    )
 
 
 def _check_decoder_output(logits: object, grid: Grid, num_pixels: int) -> torch.Tensor:
@@ -154,26 +134,45 @@ def log_evidence(
     return blocks[0] if len(blocks) == 1 else torch.cat(blocks)  # (B,)
 
 
+# the posterior's grid is refined until its nodes are at most std / 4 apart, but never
+# closer than this: 16001 nodes on [-8, 8]
+_MIN_POSTERIOR_SPACING = 1e-3
+
+
 def posterior_on_grid(
     x: torch.Tensor,
     decoder: Decoder,
-    num_points: int = DEFAULT_NUM_POINTS,
-    z_range: tuple[float, float] = DEFAULT_Z_RANGE,
+    num_points: int | None = None,
+    z_range: tuple[float, float] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The exact posterior density p(z | x) = p(x, z) / p(x) on a grid.
+
+    Without num_points and z_range the grid chooses itself: the default grid (2001 points
+    on [-8, 8]), refined when a posterior is narrower than 4 of its spacings (down to a
+    spacing of 1e-3).
 
     Args:
         x: (B, D) binary images.
         decoder: maps z (G, 1) to logits (G, D).
+        num_points, z_range: a grid of your own (the other takes its default).
 
     Returns:
         z: (G,) the grid.
         density: (B, G) p(z_g | x_b); each row integrates to 1 under the grid's weights.
     """
-    grid = _grid_for(x, z_range, num_points)
+    chosen = num_points is None and z_range is None
+    grid = _grid_for(
+        x, z_range or DEFAULT_Z_RANGE, DEFAULT_NUM_POINTS if num_points is None else num_points
+    )
     log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G)
-    log_p_x = torch.logsumexp(log_joint + grid.log_w, dim=-1, keepdim=True)  # (B, 1)
-    return grid.z[:, 0], torch.exp(log_joint - log_p_x)
+    posterior = grid_posterior(log_joint, grid)
+    if chosen and x.shape[0] > 0:
+        spacing = max(float(posterior.std.min()) / NODES_PER_SIGMA, _MIN_POSTERIOR_SPACING)
+        if spacing < DEFAULT_SPACING:
+            grid = covering_grid(*DEFAULT_Z_RANGE, spacing, dtype=x.dtype, device=x.device)
+            log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G')
+            posterior = grid_posterior(log_joint, grid)
+    return grid.z[:, 0], torch.exp(log_joint - posterior.log_normalizer[:, None])
 
 
 class ExactElbo(NamedTuple):
@@ -188,35 +187,7 @@ class ExactElbo(NamedTuple):
     kl: torch.Tensor
 
 
-def exact_elbo(
-    x: torch.Tensor,
-    decoder: Decoder,
-    mu: torch.Tensor,
-    sigma: torch.Tensor,
-    num_points: int = DEFAULT_NUM_POINTS,
-    z_range: tuple[float, float] = DEFAULT_Z_RANGE,
-) -> ExactElbo:
-    """ELBO, log p(x) and KL(q || p(z | x)) by quadrature, for q(z | x) = N(mu, sigma^2), L = 1.
-
-        ELBO    = integral q(z) [ log p(x, z) - log q(z) ] dz
-        log p(x) = log integral p(x, z) dz
-        KL      = integral q(z) [ log q(z) - log p(z | x) ] dz   (= log p(x) - ELBO)
-
-    all on the Simpson grid of ``log_evidence``. No sampling: the numbers are
-    exact to quadrature accuracy when the grid resolves q (sigma of at least a
-    few grid spacings, mu inside z_range); otherwise a ValueError says so.
-
-    Args:
-        x: (B, D) binary images.
-        decoder: maps z (G, 1) to Bernoulli logits (G, D).
-        mu: (B, 1) means of q(z | x), one per image.
-        sigma: (B, 1) standard deviations of q(z | x), > 0 (not log_sigma).
-        num_points, z_range: the grid, as for ``log_evidence``.
-
-    Returns:
-        ExactElbo with elbo, log_p_x, kl: (B,) in nats.
-    """
-    grid = _grid_for(x, z_range, num_points)
+def _check_q(x: torch.Tensor, mu: object, sigma: object) -> None:
     B = x.shape[0]
     for name, value in (("mu", mu), ("sigma", sigma)):
         checks.tensor(name, value, ndim=2, last_dim=1, shape_hint="(B, 1)")
@@ -226,22 +197,33 @@ def exact_elbo(
                 f"found {tuple(value.shape)}"
             )
     checks.same_device(x=x, mu=mu, sigma=sigma)
-    checks.positive("sigma", sigma, hint="did you pass log_sigma or log_var where sigma belongs?")
-    log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G)
-    log_p_x = torch.logsumexp(log_joint + grid.log_w, dim=-1)  # (B,)
-    z = grid.z[:, 0].to(x.dtype)  # (G,)
-    mu, sigma = mu.to(x.dtype), sigma.to(x.dtype)
+    checks.positive("sigma", sigma, hint=gaussian.SIGMA_HINT)
+
+
+def _elbo_on_grid(
+    log_joint: torch.Tensor,
+    grid: Grid,
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    log_p_x: torch.Tensor | None = None,
+) -> ExactElbo:
+    """exact_elbo's integrals, given log p(x, z_g) (B, G) on the grid; q must fit the grid."""
+    if log_p_x is None:
+        log_p_x = torch.logsumexp(log_joint + grid.log_w, dim=-1)  # (B,)
+    z = grid.z[:, 0].to(log_joint.dtype)  # (G,)
     # log q(z_g) = log N(z_g; mu, sigma^2): (B, G)
-    log_q = -0.5 * LOG_2PI - torch.log(sigma) - 0.5 * ((z - mu) / sigma) ** 2
+    log_q = gaussian._log_density(z, mu, sigma)
     q_w = torch.exp(log_q + grid.log_w)  # (B, G) q(z_g) w_g
     mass = q_w.sum(-1)  # (B,) should be 1
-    h = (z[-1] - z[0]) / (z.shape[0] - 1)
     if bool(((mass - 1.0).abs() > 1e-3).any()):
         worst = int((mass - 1.0).abs().argmax())
+        h = (z[-1] - z[0]) / (z.shape[0] - 1)
+        z_range = (float(z[0]), float(z[-1]))
         raise ValueError(
             f"the grid must resolve q(z | x): found q's mass {mass[worst].item():.6g} on the grid "
             f"for mu {mu[worst, 0].item():.4g}, sigma {sigma[worst, 0].item():.4g} (grid spacing "
-            f"{h.item():.3g} on {tuple(z_range)}); use sigma >= a few spacings, mu inside z_range"
+            f"{h.item():.3g} on {z_range}); use sigma >= a few spacings, mu inside z_range, "
+            "or let exact_elbo choose the grid (no num_points, no z_range)"
         )
     # renormalize q on the grid: then elbo + kl = log p(x) holds to rounding, and kl >= 0 exactly
     log_q = log_q - mass.log()[:, None]
@@ -250,3 +232,65 @@ def exact_elbo(
     log_posterior = log_joint - log_p_x[:, None]  # (B, G)
     kl = (q_w * (log_q - log_posterior)).sum(-1)  # (B,)
     return ExactElbo(elbo=elbo, log_p_x=log_p_x, kl=kl)
+
+
+def exact_elbo(
+    x: torch.Tensor,
+    decoder: Decoder,
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    num_points: int | None = None,
+    z_range: tuple[float, float] | None = None,
+) -> ExactElbo:
+    """ELBO, log p(x) and KL(q || p(z | x)) by quadrature, for q(z | x) = N(mu, sigma^2), L = 1.
+
+        ELBO    = integral q(z) [ log p(x, z) - log q(z) ] dz
+        log p(x) = log integral p(x, z) dz
+        KL      = integral q(z) [ log q(z) - log p(z | x) ] dz   (= log p(x) - ELBO)
+
+    No sampling: the numbers are exact to quadrature accuracy. Without num_points and
+    z_range each image gets a grid that resolves both its q and its posterior
+    (``quadrature.grids_covering``): the default grid of ``log_evidence`` wherever that
+    suffices, so there the numbers are ``log_evidence``'s. With a grid of your own, a q the
+    grid does not resolve (sigma under a few spacings, mu near an end) is a ValueError.
+
+    Args:
+        x: (B, D) binary images.
+        decoder: maps z (G, 1) to Bernoulli logits (G, D).
+        mu: (B, 1) means of q(z | x), one per image.
+        sigma: (B, 1) standard deviations of q(z | x), > 0 (not log_sigma).
+        num_points, z_range: a grid of your own (the other takes its default).
+
+    Returns:
+        ExactElbo with elbo, log_p_x, kl: (B,) in nats.
+    """
+    checks.tensor("x", x, ndim=2, shape_hint="(B, D)")
+    _check_q(x, mu, sigma)
+    mu, sigma = mu.to(x.dtype), sigma.to(x.dtype)
+    if num_points is not None or z_range is not None:
+        grid = _grid_for(
+            x, z_range or DEFAULT_Z_RANGE, DEFAULT_NUM_POINTS if num_points is None else num_points
+        )
+        return _elbo_on_grid(log_joint_on_grid(x, decoder, grid), grid, mu, sigma)
+    grid = _grid_for(x, DEFAULT_Z_RANGE, DEFAULT_NUM_POINTS)
+    log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G)
+    # resolve q and the posterior: the smaller of the two widths sets the spacing
+    posterior = grid_posterior(log_joint, grid)
+    m, s = mu.detach()[:, 0], sigma.detach()[:, 0]  # (B,) each
+    scale = torch.minimum(s, posterior.std.detach())  # (B,)
+    groups = grids_covering(m - WIDTHS * s, m + WIDTHS * s, scale)
+    if len(groups) <= 1 and (not groups or groups[0][1].z.shape == grid.z.shape):
+        # the default grid resolves every q and posterior: the joint is computed already
+        return _elbo_on_grid(log_joint, grid, mu, sigma, posterior.log_normalizer)
+    parts: list[tuple[torch.Tensor, ExactElbo]] = []
+    for rows, row_grid in groups:
+        if row_grid.z.shape == grid.z.shape and bool((row_grid.z == grid.z).all()):
+            # the default grid: the joint is computed already
+            part = _elbo_on_grid(log_joint[rows], grid, mu[rows], sigma[rows])
+        else:
+            row_joint = log_joint_on_grid(x[rows], decoder, row_grid)  # (b, G')
+            part = _elbo_on_grid(row_joint, row_grid, mu[rows], sigma[rows])
+        parts.append((rows, part))
+    order = torch.cat([rows for rows, _ in parts]).argsort()  # back to x's row order
+    columns = zip(*(part for _, part in parts), strict=True)  # (elbos, log_p_xs, kls)
+    return ExactElbo(*(torch.cat(column)[order] for column in columns))

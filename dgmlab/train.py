@@ -20,14 +20,13 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from dgmlab import checks
-
-Batch = torch.Tensor | tuple[torch.Tensor, ...]
 
 
 @dataclass
@@ -187,67 +186,11 @@ def fit(
         History (per-step and per-epoch losses, metrics, seconds).
     """
     start = time.perf_counter()
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, found {type(loss_fn).__name__}")
-    if (epochs is None) == (steps is None):
-        raise ValueError(
-            f"give exactly one of epochs and steps, found epochs={epochs!r}, steps={steps!r}"
-        )
-    if epochs is not None:
-        checks.positive_int("epochs", epochs)
-    if steps is not None:
-        checks.positive_int("steps", steps)
-    checks.positive_int("batch_size", batch_size)
-    if lr is not None and optimizer is not None:
-        raise ValueError("give lr or optimizer, not both (set the lr inside the optimizer)")
-    if lr is not None and (
-        isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or math.isinf(lr)
-    ):
-        raise ValueError(f"lr must be a positive number, found {lr!r}")
-    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, found {type(optimizer).__name__}"
-        )
-    if eval_every is not None:
-        checks.positive_int("eval_every", eval_every)
-        if eval_fn is None:
-            raise ValueError("eval_every needs an eval_fn to run, found eval_fn=None")
-    if eval_fn is not None and not callable(eval_fn):
-        raise TypeError(f"eval_fn must be callable, found {type(eval_fn).__name__}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, found {type(callback).__name__}")
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, found {type(progress).__name__}")
-
-    tensors = _as_tuple(data)
-    if device is not None:
-        device = torch.device(device)
-        tensors = tuple(t.to(device) for t in tensors)
-        if isinstance(model_or_params, nn.Module):
-            model_or_params.to(device)
-    device = tensors[0].device
-    params = _parameters(model_or_params)
-    for i, p in enumerate(params):
-        if p.device != device:
-            raise ValueError(
-                f"parameters and data must be on the same device, found parameter {i} on "
-                f"{p.device} and data on {device}; move them with .to(dgmlab.get_device())"
-            )
-    N = tensors[0].shape[0]
-    if batch_size > N:
-        raise ValueError(
-            f"batch_size must be <= the number of examples N = {N}, found {batch_size}"
-        )
-    if optimizer is None:
-        optimizer = torch.optim.Adam(params, lr=1e-3 if lr is None else float(lr))
-
-    if generator is None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, found {type(seed).__name__}")
-        generator = torch.Generator(device=device).manual_seed(seed)
-    elif not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, found {type(generator).__name__}")
-
+    tensors, params, optimizer, generator = _check_fit_arguments(
+        model_or_params, loss_fn, data, epochs, steps, batch_size, lr, optimizer, device, seed,
+        generator, progress, eval_fn, eval_every, callback,
+    )  # fmt: skip
+    device, N = tensors[0].device, tensors[0].shape[0]
     batches_per_epoch = math.ceil(N / batch_size)
     total_steps = steps if steps is not None else epochs * batches_per_epoch
     modules = [model_or_params] if isinstance(model_or_params, nn.Module) else []
@@ -310,3 +253,80 @@ def fit(
         run_eval(step)
     history.seconds = time.perf_counter() - start
     return history
+
+
+class _Setup(NamedTuple):
+    tensors: tuple[torch.Tensor, ...]
+    params: list[torch.nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+
+
+def _check_fit_arguments(
+    model_or_params, loss_fn, data, epochs, steps, batch_size, lr, optimizer, device, seed,
+    generator, progress, eval_fn, eval_every, callback,
+) -> _Setup:  # fmt: skip
+    """``fit``'s arguments checked (messages name the argument), the data and a module moved
+    to ``device``; returns the data tensors, the parameters, the optimizer and the generator."""
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, found {type(loss_fn).__name__}")
+    if (epochs is None) == (steps is None):
+        raise ValueError(
+            f"give exactly one of epochs and steps, found epochs={epochs!r}, steps={steps!r}"
+        )
+    if epochs is not None:
+        checks.positive_int("epochs", epochs)
+    if steps is not None:
+        checks.positive_int("steps", steps)
+    checks.positive_int("batch_size", batch_size)
+    if lr is not None and optimizer is not None:
+        raise ValueError("give lr or optimizer, not both (set the lr inside the optimizer)")
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or math.isinf(lr)
+    ):
+        raise ValueError(f"lr must be a positive number, found {lr!r}")
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, found {type(optimizer).__name__}"
+        )
+    if eval_every is not None:
+        checks.positive_int("eval_every", eval_every)
+        if eval_fn is None:
+            raise ValueError("eval_every needs an eval_fn to run, found eval_fn=None")
+    if eval_fn is not None and not callable(eval_fn):
+        raise TypeError(f"eval_fn must be callable, found {type(eval_fn).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, found {type(callback).__name__}")
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be a bool, found {type(progress).__name__}")
+
+    tensors = _as_tuple(data)
+    if device is not None:
+        device = torch.device(device)
+        tensors = tuple(t.to(device) for t in tensors)
+        if isinstance(model_or_params, nn.Module):
+            model_or_params.to(device)
+    device = tensors[0].device
+    params = _parameters(model_or_params)
+    for i, p in enumerate(params):
+        if p.device != device:
+            raise ValueError(
+                f"parameters and data must be on the same device, found parameter {i} on "
+                f"{p.device} and data on {device}; move them with .to(dgmlab.get_device())"
+            )
+    N = tensors[0].shape[0]
+    if batch_size > N:
+        raise ValueError(
+            f"batch_size must be <= the number of examples N = {N}, found {batch_size}"
+        )
+    if optimizer is None:
+        optimizer = torch.optim.Adam(params, lr=1e-3 if lr is None else float(lr))
+
+    if generator is None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, found {type(seed).__name__}")
+        generator = torch.Generator(device=device).manual_seed(seed)
+    elif not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, found {type(generator).__name__}")
+
+    return _Setup(tensors, params, optimizer, generator)

@@ -209,6 +209,29 @@ def test_exact_elbo_is_below_the_evidence_by_a_nonnegative_kl(mu, log_sigma):
     torch.testing.assert_close(out.elbo + out.kl, out.log_p_x, atol=1e-9, rtol=0)
 
 
+def test_exact_elbo_chooses_a_grid_that_resolves_every_q_and_keeps_the_row_order():
+    """A q far out (mu 9), a narrow one (sigma 1e-3), a wide one and one the default grid
+    resolves, in one batch: each row equals exact_elbo on a grid chosen by hand for it alone,
+    and the row that fits the default grid keeps the default grid's numbers."""
+    x, dec = _images(4), _decoder()
+    mu, sigma = _col(0.5, 9.0, 0.2, -1.0), _col(0.5, 1.0, 1e-3, 3.0)
+    by_hand = [  # (num_points, z_range) resolving row b's q: spacing <= sigma / 4, mu +- 8 sigma
+        (2001, (-8.0, 8.0)),
+        (12001, (-8.0, 17.0)),
+        (128001, (-8.0, 8.0)),
+        (8001, (-25.0, 23.0)),
+    ]
+    with torch.no_grad():
+        out = exact_elbo(x, dec, mu, sigma)
+        for b, (num_points, z_range) in enumerate(by_hand):
+            rows = slice(b, b + 1)
+            ref = exact_elbo(x[rows], dec, mu[rows], sigma[rows], num_points, z_range)
+            for got, want in zip(out, ref, strict=True):
+                torch.testing.assert_close(got[b], want[0], atol=1e-6, rtol=0)
+    torch.testing.assert_close(out.elbo + out.kl, out.log_p_x, atol=1e-9, rtol=0)
+    assert bool((out.kl >= 0).all())
+
+
 def test_exact_elbo_is_differentiable_in_mu_and_sigma():
     x, dec = _images(2), _decoder()
     mu = _col(0.1, -0.2).requires_grad_(True)
@@ -227,9 +250,10 @@ def test_exact_elbo_error_messages():
         exact_elbo(x, dec, mu, _col(1.0, 1.0, 1.0))
     with pytest.raises(ValueError, match="sigma must be positive.*log_sigma"):
         exact_elbo(x, dec, mu, -sigma)
+    # a grid of the caller's that does not resolve q is refused (exact_elbo's own grid is not)
     with pytest.raises(ValueError, match="the grid must resolve q.*sigma 0.001"):
-        exact_elbo(x, dec, mu, _col(1e-3, 1.0))
+        exact_elbo(x, dec, mu, _col(1e-3, 1.0), num_points=2001)
     with pytest.raises(ValueError, match="the grid must resolve q.*mu 9"):
-        exact_elbo(x, dec, _col(9.0, 0.0), sigma)
+        exact_elbo(x, dec, _col(9.0, 0.0), sigma, z_range=(-8.0, 8.0))
     with pytest.raises(TypeError, match="mu must be a torch.Tensor, found float"):
         exact_elbo(x, dec, 0.0, sigma)

@@ -9,6 +9,7 @@ from dgmlab.models.vae import (
     count_parameters,
     generative_network,
     inference_network,
+    sample,
 )
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "count_parameters",
     "generative_network",
     "inference_network",
+    "sample",
     "VAE",
 ]

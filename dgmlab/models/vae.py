@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dgmlab import checks
+from dgmlab import bounds, checks, gaussian
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus, "elu": nn.ELU}
 
@@ -188,14 +188,56 @@ class VAE(nn.Module):
         analytic_kl: bool = True,
     ) -> torch.Tensor:
         """x: (B, D) -> (B,) the ELBO of each image (see ``dgmlab.bounds.elbo``)."""
-        from dgmlab.bounds import elbo
-
-        return elbo(x, self.encoder, self.decoder, num_samples, generator, analytic_kl)
+        return bounds.elbo(x, self.encoder, self.decoder, num_samples, generator, analytic_kl)
 
     def iwae_bound(
         self, x: torch.Tensor, num_samples: int = 1, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """x: (B, D) -> (B,) the importance-weighted bound L_K (``dgmlab.bounds.iwae_bound``)."""
-        from dgmlab.bounds import iwae_bound
+        return bounds.iwae_bound(x, self.encoder, self.decoder, num_samples, generator)
 
-        return iwae_bound(x, self.encoder, self.decoder, num_samples, generator)
+    def sample(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Ancestral samples of images: x ~ p(x) = integral p(x | z) p(z) dz (see ``sample``)."""
+        return sample(self.decoder, num_samples, generator)
+
+
+def sample(
+    decoder: nn.Module,
+    num_samples: int,
+    generator: torch.Generator | None = None,
+    latent_dim: int | None = None,
+) -> torch.Tensor:
+    """Ancestral sampling from a Bernoulli decoder: first z from the prior, then the pixels.
+
+        z ~ N(0, I),   x_d ~ Bernoulli( sigmoid(decoder(z)_d) ),   so x ~ p(x)
+
+    Both draws are made on the generator's device (the CPU by default: the same numbers on
+    every device), in the decoder's dtype, outside any graph.
+
+    Args:
+        decoder: z (N, L) -> Bernoulli logits (N, D), e.g. a ``GenerativeNetwork``.
+        num_samples: N, images to draw.
+        generator: optional ``torch.Generator`` for reproducible draws.
+        latent_dim: L; by default ``decoder.latent_dim``.
+
+    Returns:
+        x: (N, D) binary images, 0.0 or 1.0, on the decoder's device.
+    """
+    N = checks.positive_int("num_samples", num_samples)
+    if not isinstance(decoder, nn.Module):
+        raise TypeError(f"decoder must be a torch.nn.Module, found {type(decoder).__name__}")
+    if latent_dim is None:
+        latent_dim = getattr(decoder, "latent_dim", None)
+        if latent_dim is None:
+            raise TypeError(
+                f"decoder {type(decoder).__name__} has no latent_dim: pass latent_dim=L"
+            )
+    L = checks.positive_int("latent_dim", latent_dim)
+    param = next(decoder.parameters())
+    draw_device = generator.device if generator is not None else torch.device("cpu")
+    zero = torch.zeros(L, dtype=param.dtype, device=draw_device)  # (L,)
+    z = gaussian.standard_normal_noise(N, zero, generator)  # (N, L)
+    with torch.no_grad():
+        probs = torch.sigmoid(decoder(z.to(param.device)))  # (N, D)
+    u = torch.rand(probs.shape, generator=generator, dtype=probs.dtype, device=draw_device)
+    return (u.to(probs.device) < probs).to(probs.dtype)  # (N, D)

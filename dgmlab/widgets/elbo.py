@@ -17,66 +17,25 @@ so an update costs one small decoder call on the grid: a few milliseconds.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from dgmlab import checks
-from dgmlab.evidence import ExactElbo, exact_elbo, log_joint_on_grid, simpson_grid
+from dgmlab import checks, gaussian
+from dgmlab.evidence import ExactElbo, exact_elbo, log_joint_on_grid
+from dgmlab.quadrature import grid_posterior, simpson_grid
+from dgmlab.variational import best_gaussian
 from dgmlab.widgets._view import fill_vertices
 from dgmlab.widgets.explorer import Explorer
 
+__all__ = ["ElboView", "best_gaussian", "explore_elbo"]
+
 PLOT_RANGE = (-4.0, 4.0)  # the widest z range drawn
-NUM_POINTS = 1201  # Simpson grid on [-6, 6]: spacing 0.01, enough for sigma >= 0.05
+NUM_POINTS = 1201  # the curves' grid on [-6, 6]: spacing 0.01
 Z_RANGE = (-6.0, 6.0)
 BLUE, GREEN = "tab:blue", "tab:green"
-
-
-def grid_covering(mu: float, sigma: float, widths: float = 8.0) -> tuple[int, tuple[float, float]]:
-    """(num_points, z_range): Z_RANGE's grid, with the same spacing, stretched to hold
-    mu +- ``widths`` sigma, so ``exact_elbo`` sees all of q wherever the sliders put it
-    (mu = 2.5 with sigma = 2.5 reaches z = 22.5)."""
-    spacing = (Z_RANGE[1] - Z_RANGE[0]) / (NUM_POINTS - 1)
-    low = min(Z_RANGE[0], mu - widths * sigma)
-    intervals = math.ceil((max(Z_RANGE[1], mu + widths * sigma) - low) / spacing - 1e-9)
-    intervals += intervals % 2  # Simpson's rule: an even number of intervals
-    return intervals + 1, (low, low + intervals * spacing)
-
-
-def best_gaussian(
-    x: torch.Tensor, decoder, steps: int = 150, lr: float = 0.05
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The Gaussian q(z | x) with the highest exact ELBO, by gradient ascent on (mu, log sigma).
-
-    Starts from the posterior's mean and standard deviation (on the grid).
-
-    Args:
-        x: (B, D) images.
-        decoder: z (G, 1) -> logits (G, D).
-
-    Returns:
-        mu, sigma: (B, 1) each, detached.
-    """
-    checks.tensor("x", x, ndim=2, shape_hint="(B, D)")
-    grid = simpson_grid(Z_RANGE, NUM_POINTS, dtype=x.dtype, device=x.device)
-    z = grid.z[:, 0]
-    with torch.no_grad():
-        log_joint = log_joint_on_grid(x, decoder, grid)  # (B, G)
-        post_w = torch.softmax(log_joint + grid.log_w, dim=-1)  # posterior mass per node
-        mean = (post_w * z).sum(-1, keepdim=True)  # (B, 1)
-        std = (post_w * (z - mean) ** 2).sum(-1, keepdim=True).sqrt()
-    mu = mean.clone().requires_grad_(True)
-    log_sigma = std.log().clone().requires_grad_(True)
-    opt = torch.optim.Adam([mu, log_sigma], lr=lr)
-    for _ in range(steps):
-        loss = -exact_elbo(x, decoder, mu, log_sigma.exp(), NUM_POINTS, Z_RANGE).elbo.sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return mu.detach(), log_sigma.exp().detach()
 
 
 class ElboView:
@@ -120,13 +79,12 @@ class ElboView:
         self.x = x[None, :].to(torch.float64)  # (1, D)
         grid = simpson_grid(Z_RANGE, NUM_POINTS, dtype=torch.float64)
         with torch.no_grad():
-            self.log_joint = log_joint_on_grid(self.x, self.decoder, grid)[0]  # (G,)
-            self.log_p_x = torch.logsumexp(self.log_joint + grid.log_w, dim=-1)
+            log_joint = log_joint_on_grid(self.x, self.decoder, grid)  # (1, G)
+            posterior = grid_posterior(log_joint, grid)
+        self.log_joint, self.log_p_x = log_joint[0], posterior.log_normalizer[0]  # (G,), ()
         self.z = grid.z[:, 0]  # (G,)
         # show where the posterior lives: its mean +- 5 standard deviations, and some margin
-        post_w = torch.softmax(self.log_joint + grid.log_w, dim=-1)
-        mean = float((post_w * self.z).sum())
-        std = float((post_w * (self.z - mean) ** 2).sum().sqrt())
+        mean, std = float(posterior.mean[0]), float(posterior.std[0])
         low = max(PLOT_RANGE[0], mean - 5 * std - 0.5)
         high = min(PLOT_RANGE[1], mean + 5 * std + 0.5)
         keep = (self.z >= low) & (self.z <= high)
@@ -149,16 +107,15 @@ class ElboView:
         """ELBO, log p(x) and KL(q || posterior) for q = N(mu, sigma^2): each a float tensor."""
         m = torch.tensor([[float(mu)]], dtype=torch.float64)
         s = torch.tensor([[float(sigma)]], dtype=torch.float64)
-        num_points, z_range = grid_covering(float(mu), float(sigma))
-        with torch.no_grad():
-            out = exact_elbo(self.x, self.decoder, m, s, num_points, z_range)
+        with torch.no_grad():  # exact_elbo picks a grid that resolves q wherever it is
+            out = exact_elbo(self.x, self.decoder, m, s)
         return ExactElbo(*(v[0] for v in out))
 
     def update(self, mu: float, sigma: float) -> ExactElbo:
         """Redraw both panels for q = N(mu, sigma^2) and return the exact numbers."""
         out = self.numbers(mu, sigma)
         z = torch.as_tensor(self.zp)
-        q = torch.exp(-0.5 * ((z - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+        q = gaussian.pdf(z, mu, sigma)  # (G,) N(z; mu, sigma^2)
         blue = (out.elbo.exp() * q).numpy()
         self.blue_line.set_data(self.zp, blue)
         self.blue_fill.set_verts([fill_vertices(self.zp, blue)])

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 
 from dgmlab import checks, evidence
 from dgmlab.densities import log_standard_normal
-from dgmlab.models import GenerativeNetwork
+from dgmlab.models import GenerativeNetwork, sample
 from dgmlab.widgets._view import fill_vertices
 from dgmlab.widgets.explorer import Explorer
 
@@ -76,14 +76,11 @@ def prior_mass_per_column(
 def sample_images(
     decoder: GenerativeNetwork, n: int, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Ancestral samples z ~ N(0, 1), x_d ~ Bernoulli(sigmoid(decoder(z)_d)). Returns (n, D)."""
+    """Ancestral samples z ~ N(0, 1), x_d ~ Bernoulli(sigmoid(decoder(z)_d)). Returns (n, D).
+
+    ``dgmlab.models.sample`` under the name lecture 02 uses (``n`` for ``num_samples``)."""
     checks.positive_int("n", n)
-    param = next(decoder.parameters())
-    z = torch.randn(n, 1, generator=generator, dtype=param.dtype)  # (n, 1)
-    with torch.no_grad():
-        probs = torch.sigmoid(decoder(z.to(param.device)))  # (n, D)
-    u = torch.rand(probs.shape, generator=generator, dtype=probs.dtype)
-    return (u.to(probs.device) < probs).to(probs.dtype)
+    return sample(decoder, n, generator, latent_dim=1)
 
 
 class Warped(torch.nn.Module):
