@@ -324,10 +324,12 @@ def check_training_step(
 
 # Assignment 06, question 3: how far below -H(p_data) a trained bar VAE may stay, in nats. The
 # course's solution (1000 Adam steps, a tenth of the rate for the last 30%) reaches about 0.11 and
-# 0.35; 100 steps at a constant rate reach about 0.12 and 0.55; an untrained model about 6.5 for
-# both (tests/test_testing.py trains and measures the last two).
+# 0.35, other valid schedules about 0.13 and 0.62 (the ELBO's gap depends on how well one Gaussian
+# q fits each posterior, which varies from run to run); 50 Adam steps at a constant rate leave
+# about 0.7 and 1.3, an untrained model about 6.5 for both (tests/test_testing.py measures the
+# last two). 100 steps reach about 0.13 and 0.8: too close to valid runs to be told apart here.
 BAR_VAE_MARGIN = 0.15
-BAR_VAE_ELBO_MARGIN = 0.45
+BAR_VAE_ELBO_MARGIN = 1.0
 ELBO_SAMPLES = 10
 
 
@@ -341,8 +343,8 @@ def check_bar_vae(
 
     both summed over all 2^16 images weighted by p_data(x): log p(x) exactly by quadrature,
     the ELBO with its KL in closed form and ``ELBO_SAMPLES`` samples of z per image (a fixed
-    generator; its Monte Carlo error under p_data is about 0.01 nats). An untrained model fails
-    both; 100 Adam steps at a constant rate fail the second. Returns the two gaps.
+    generator; its Monte Carlo error under p_data is about 0.01 nats). An untrained model and
+    one after 50 Adam steps fail both. Returns the two gaps.
     """
     name = f"train_bar_vae({seed})"
     result = train_bar_vae(seed)

@@ -168,7 +168,7 @@ def untrained_and_barely_trained():
     """steps -> (the networks, as train_bar_vae returns them; their two gaps to -H)."""
     inf = float("inf")
     models = {}
-    for steps in (0, 100):
+    for steps in (0, 50):
         vae = _bar_vae(steps)
         pair = (vae.encoder, vae.decoder)
         models[steps] = (
@@ -178,22 +178,17 @@ def untrained_and_barely_trained():
     return models
 
 
-def test_a_model_that_did_not_learn_fails_each_bar_vae_check(untrained_and_barely_trained):
-    pair, _ = untrained_and_barely_trained[0]
+@pytest.mark.parametrize("steps", [0, 50])
+def test_a_model_that_did_not_learn_fails_each_bar_vae_check(untrained_and_barely_trained, steps):
+    """Untrained, or 50 Adam steps at a constant rate: each check alone fails it, by a margin."""
+    pair, (gap, elbo_gap) = untrained_and_barely_trained[steps]
     train = lambda seed: pair  # noqa: E731
     with pytest.raises(AssertionError, match="expected log p"):  # the evidence check alone
         check_bar_vae(train, 0, elbo_margin=float("inf"))
     with pytest.raises(AssertionError, match="expected ELBO"):  # the ELBO check alone
         check_bar_vae(train, 0, margin=float("inf"))
-
-
-def test_100_adam_steps_at_a_constant_rate_fail_the_bar_vae_test(untrained_and_barely_trained):
-    pair, (gap, elbo_gap) = untrained_and_barely_trained[100]
-    with pytest.raises(AssertionError, match="expected ELBO"):
-        check_bar_vae(lambda seed: pair, 0)
-    # the ELBO check fails it by a clear margin, not by chance; the decoder alone is nearly fit
-    assert elbo_gap > testing.BAR_VAE_ELBO_MARGIN + 0.05
-    assert gap < 0.5
+    assert gap > testing.BAR_VAE_MARGIN + 0.2
+    assert elbo_gap > testing.BAR_VAE_ELBO_MARGIN + 0.2
 
 
 def test_check_bar_vae_names_swapped_networks_and_a_wrong_return():
