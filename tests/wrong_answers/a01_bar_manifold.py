@@ -76,8 +76,23 @@ WRONG = {
             "not the weights",
         ),
         (
-            "def count_decoder_parameters(latent_dim, hidden_dim, data_dim):\n    return 160",
+            "def count_decoder_parameters(latent_dim, hidden_dim, data_dim):\n    return 168",
             "right answer is",
+        ),
+        (  # W1 and W2 multiplied together: equals "one bias vector" at L = 1, not at L = 2
+            "def count_decoder_parameters(latent_dim, hidden_dim, data_dim):\n"
+            "    return latent_dim * hidden_dim * data_dim + hidden_dim + data_dim",
+            "you multiplied L * H * D",
+        ),
+        (
+            "def count_decoder_parameters(latent_dim, hidden_dim, data_dim):\n"
+            "    return latent_dim * hidden_dim + hidden_dim * data_dim + data_dim",
+            "one bias vector",
+        ),
+        (  # right for the visible L = 2 only
+            "def count_decoder_parameters(latent_dim, hidden_dim, data_dim):\n"
+            "    return 2 * hidden_dim + hidden_dim + hidden_dim * data_dim + data_dim",
+            "count_decoder_parameters(",
         ),
         (
             "def count_decoder_parameters(latent_dim, hidden_dim, data_dim):\n"
@@ -112,6 +127,17 @@ WRONG = {
             "def log_likelihood(x, logits):\n"
             "    return x * logits - torch.nn.functional.softplus(logits)",
             "did not sum over pixels",
+        ),
+        (  # log sigmoid(-l) for the pixels that are on: the two cases swapped
+            "def log_likelihood(x, logits):\n"
+            "    F = torch.nn.functional\n"
+            "    return (x * F.logsigmoid(-logits) + (1 - x) * F.logsigmoid(logits)).sum(-1)",
+            "is not right",
+        ),
+        (  # summed over the images instead of the pixels
+            "def log_likelihood(x, logits):\n"
+            "    return (x * logits - torch.nn.functional.softplus(logits)).sum(0)",
+            "should have shape",
         ),
     ],
 }

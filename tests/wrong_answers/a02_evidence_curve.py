@@ -54,6 +54,15 @@ WRONG = {
             _LE + "    return (log_w.exp() * log_joint(x, z, decoder)).sum(-1)",
             "not the log of the area",
         ),
+        (  # the default grid whatever grid was given: right on the visible test's simpson_grid()
+            _LE + "    grid = simpson_grid()\n"
+            "    return torch.logsumexp(log_joint(x, grid.z, decoder) + grid.log_w, -1)",
+            "log_evidence_by_quadrature",
+        ),
+        (
+            _LE + "    return torch.logsumexp(log_joint(x, z, decoder) + log_w, 0)",
+            "should have shape",
+        ),
     ],
     "posterior_density": [
         (_PD + "    return log_joint(x, z, decoder).exp()", "divide it by the evidence"),

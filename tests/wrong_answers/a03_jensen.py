@@ -33,6 +33,10 @@ WRONG = {
             _JG + "    return torch.logsumexp(torch.log(w) + log_z, -1)",
             "only the log of the weighted",
         ),
+        (  # the second term averaged, not weighted: right for equal weights only
+            _JG + "    return torch.logsumexp(torch.log(w) + log_z, -1) - log_z.mean(-1)",
+            "jensen_gap",
+        ),
     ],
     "monte_carlo_jensen": [
         (_MC + "    return torch.log(x.mean(0)), torch.log(x).mean(0)", "you swapped the two"),
@@ -42,11 +46,15 @@ WRONG = {
             _MC + "    return torch.log(x.median(0).values), torch.log(x.mean(0))",
             "expected_log",
         ),
+        (  # log of the sum, not of the mean: the 1/S left out
+            _MC + "    return torch.log(x).mean(0), torch.logsumexp(torch.log(x), 0)",
+            "log_expected",
+        ),
     ],
     "importance_estimates": [
         (
             _IE + _LOG_W + "    return torch.logsumexp(log_w, 0), log_w.mean(0)",
-            "left out the -log S",
+            "left out the -log K",
         ),
         (
             _IE + "    log_w = log_bernoulli(x, decoder(z)) + log_standard_normal(z)\n"

@@ -46,6 +46,56 @@ WRONG = {
             "    return (0.5 * (sigma_q**2 + mu_q**2 - 1) - torch.log(sigma_q)).sum(-1)",
             "kl_gaussians(mu_q, sigma_q, mu_p, sigma_p)",
         ),
+        (  # the formula as displayed, with sigma where the variance belongs in the fraction
+            "def kl_gaussians(mu_q, sigma_q, mu_p, sigma_p):\n"
+            "    return (torch.log(sigma_p / sigma_q) + (sigma_q + (mu_q - mu_p)**2)"
+            " / (2 * sigma_p) - 0.5).sum(-1)",
+            "sigma where the variance sigma^2 belongs, in the fraction",
+        ),
+        (
+            "def kl_gaussians(mu_q, sigma_q, mu_p, sigma_p):\n"
+            "    return (torch.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p)**2)"
+            " / (2 * sigma_p) - 0.5).sum(-1)",
+            "2 sigma_p where the formula has 2 sigma_p^2",
+        ),
+        (
+            "def kl_gaussians(mu_q, sigma_q, mu_p, sigma_p):\n"
+            "    return (torch.log(sigma_p / sigma_q) + (sigma_q + (mu_q - mu_p)**2)"
+            " / (2 * sigma_p**2) - 0.5).sum(-1)",
+            "sigma_q where the numerator has sigma_q^2",
+        ),
+        (
+            "def kl_gaussians(mu_q, sigma_q, mu_p, sigma_p):\n"
+            "    return (torch.log(sigma_p**2 / sigma_q**2) + (sigma_q**2 + (mu_q - mu_p)**2)"
+            " / (2 * sigma_p**2) - 0.5).sum(-1)",
+            "log of the variances",
+        ),
+        (
+            "def kl_gaussians(mu_q, sigma_q, mu_p, sigma_p):\n"
+            "    return (torch.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p))"
+            " / (2 * sigma_p**2) - 0.5).sum(-1)",
+            "did not square (mu_q - mu_p)",
+        ),
+        (
+            "def kl_gaussians(mu_q, sigma_q, mu_p, sigma_p):\n"
+            "    return (torch.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p)**2)"
+            " / (2 * sigma_p**2)).sum(-1) - 0.5",
+            "subtracted 1/2 once",
+        ),
+        (  # each term summed over L before broadcasting: log sigma_p of shape (1,) counts once
+            "def kl_gaussians(mu_q, sigma_q, mu_p, sigma_p):\n"
+            "    log_term = torch.log(sigma_p).sum(-1) - torch.log(sigma_q).sum(-1)\n"
+            "    rest = ((sigma_q**2 + (mu_q - mu_p)**2) / (2 * sigma_p**2) - 0.5).sum(-1)\n"
+            "    return log_term + rest",
+            "counts once instead of L times",
+        ),
+        (  # hard-coded: right on the visible inputs, the KL to N(0, 1) anywhere else
+            "def kl_gaussians(mu_q, sigma_q, mu_p, sigma_p):\n"
+            "    if mu_q.shape == (2, 3):\n"
+            "        return kl_normal(mu_q, sigma_q, mu_p, sigma_p)\n"
+            "    return (0.5 * (sigma_q**2 + mu_q**2 - 1) - torch.log(sigma_q)).sum(-1)",
+            "kl_gaussians with q of shape",
+        ),
     ],
     "expected_log_likelihood": [
         (
@@ -88,7 +138,28 @@ WRONG = {
             "def expected_log_likelihood(x, mu, sigma, eps, decoder):\n"
             "    z = mu + sigma * torch.randn_like(eps)\n"
             "    return log_bernoulli(x, decoder(z)).mean(0)",
-            "is not right",
+            "draws its own noise",
+        ),
+        (  # torch.distributions' .sample(): fresh noise and no gradient
+            "def expected_log_likelihood(x, mu, sigma, eps, decoder):\n"
+            "    z = torch.distributions.Normal(mu, sigma).sample((eps.shape[0],))\n"
+            "    return log_bernoulli(x, decoder(z)).mean(0)",
+            "draws its own noise",
+        ),
+        (
+            "def expected_log_likelihood(x, mu, sigma, eps, decoder):\n"
+            "    return log_bernoulli(x, decoder(mu + sigma * eps).mean(0))",
+            "averaged the logits",
+        ),
+        (
+            "def expected_log_likelihood(x, mu, sigma, eps, decoder):\n"
+            "    return log_bernoulli(x, decoder(mu + sigma * eps)).mean(-1)",
+            "wrong dimension",
+        ),
+        (  # the prior's samples instead of q's: z = eps
+            "def expected_log_likelihood(x, mu, sigma, eps, decoder):\n"
+            "    return log_bernoulli(x, decoder(eps)).mean(0)",
+            "expected_log_likelihood",
         ),
     ],
     "elbo_estimate": [
@@ -119,7 +190,19 @@ WRONG = {
             "def elbo_estimate(x, mu, sigma, eps, decoder):\n"
             "    kl = 0.5 * (torch.exp(sigma) + mu**2 - 1 - sigma).sum(-1)\n"
             "    return log_bernoulli(x, decoder(mu + sigma * eps)).mean(0) - kl",
+            "log sigma where sigma belongs",
+        ),
+        (
+            "def elbo_estimate(x, mu, sigma, eps, decoder):\n"
+            "    kl = 0.5 * (sigma**2 + mu**2 - 1 - torch.log(sigma)).sum(-1)\n"
+            "    return log_bernoulli(x, decoder(mu + sigma * eps)).mean(0) - kl",
             "is not right",
+        ),
+        (  # the KL averaged over the latent dimensions: right only when L = 1
+            "def elbo_estimate(x, mu, sigma, eps, decoder):\n"
+            "    kl = kl_standard_normal(mu, sigma) / mu.shape[-1]\n"
+            "    return log_bernoulli(x, decoder(mu + sigma * eps)).mean(0) - kl",
+            "elbo_estimate",
         ),
     ],
     "elbo_check": [

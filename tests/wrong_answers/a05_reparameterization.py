@@ -27,6 +27,10 @@ WRONG = {
             "def reparameterized_sample(mu, sigma, eps):\n    return (mu + sigma * eps).detach()",
             "no grad_fn",
         ),
+        (  # mu cut from the graph: gradients reach sigma only
+            "def reparameterized_sample(mu, sigma, eps):\n    return mu.detach() + sigma * eps",
+            "",
+        ),
     ],
     "pathwise_gradients": [
         (
@@ -115,6 +119,10 @@ WRONG = {
             "divided by S once more",
         ),
         ("def variance_of_the_mean(g):\n    return g.var(1).mean(0)", "variance_of_the_mean"),
+        (  # the two axes swapped: averages over the repeats, variance over the samples
+            "def variance_of_the_mean(g):\n    return g.mean(0).var(0)",
+            "variance_of_the_mean",
+        ),
     ],
 }
 

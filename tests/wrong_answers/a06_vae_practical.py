@@ -93,6 +93,20 @@ WRONG = {
             "    return -(log_bernoulli(x, decoder(z)) - kl_standard_normal(mu, sigma)).mean()",
             "L=2",  # the message names the hidden input it failed on
         ),
+        (
+            "def elbo_loss(x, encoder, decoder, eps):\n"
+            "    mu, sigma = encoder(x)\n"
+            "    rec = log_bernoulli(x, decoder(mu + sigma**2 * eps))\n"
+            "    return -(rec - kl_standard_normal(mu, sigma)).mean()",
+            "sigma^2 where sigma belongs",
+        ),
+        (  # the KL averaged over the latent dimensions: right only when L = 1
+            "def elbo_loss(x, encoder, decoder, eps):\n"
+            "    mu, sigma = encoder(x)\n"
+            "    rec = log_bernoulli(x, decoder(mu + sigma * eps))\n"
+            "    return -(rec - kl_standard_normal(mu, sigma) / mu.shape[-1]).mean()",
+            "elbo_loss with D=",
+        ),
     ],
     "training_step": [
         (
@@ -208,6 +222,22 @@ WRONG = {
             "def train_bar_vae(seed):\n    vae = VAE(data_dim=16, latent_dim=1)\n    return vae",
             "should return a pair (encoder, decoder)",
         ),
+        (  # untrained: the networks as initialized
+            "def train_bar_vae(seed):\n"
+            "    vae = VAE(data_dim=16, latent_dim=1, hidden_dims=(64, 64))\n"
+            "    return vae.encoder, vae.decoder",
+            "below -H(p_data)",
+        ),
+        (  # barely trained: 50 Adam steps at a constant rate
+            "def train_bar_vae(seed):\n"
+            "    torch.manual_seed(seed)\n"
+            "    x, _ = Bars().sample(5000, generator=torch.Generator().manual_seed(seed))\n"
+            "    vae = VAE(data_dim=16, latent_dim=1, hidden_dims=(64, 64))\n"
+            "    fit(vae, lambda xb: -vae.elbo(xb).mean(), x, steps=50, batch_size=500,\n"
+            "        lr=1e-2, progress=False)\n"
+            "    return vae.encoder, vae.decoder",
+            "below -H(p_data)",
+        ),
     ],
 }
 
@@ -253,14 +283,17 @@ VALID = {
         "    return -elbo_mean.item()",
     ],
     "train_bar_vae": [
-        # a hand-written loop over training_step-like steps, fixed learning rate
+        # a hand-written loop over training_step-like steps, minibatches drawn with replacement,
+        # the learning rate stepped down by hand
         "def train_bar_vae(seed):\n"
         "    torch.manual_seed(seed)\n"
         "    g = torch.Generator().manual_seed(seed)\n"
         "    x, _ = Bars().sample(5000, generator=g)\n"
         "    vae = VAE(data_dim=16, latent_dim=1, hidden_dims=(64, 64))\n"
-        "    optimizer = torch.optim.Adam(vae.parameters(), lr=5e-3)\n"
-        "    for step in range(800):\n"
+        "    optimizer = torch.optim.Adam(vae.parameters(), lr=1e-2)\n"
+        "    for step in range(1000):\n"
+        "        if step == 700:\n"
+        "            optimizer.param_groups[0]['lr'] = 1e-3\n"
         "        batch = x[torch.randint(0, len(x), (500,), generator=g)]\n"
         "        optimizer.zero_grad()\n"
         "        loss = -elbo(batch, vae.encoder, vae.decoder, generator=g).mean()\n"
