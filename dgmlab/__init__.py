@@ -1,12 +1,12 @@
 """dgmlab: the small PyTorch library behind the dgm-course.
 
 One module per idea, on floors; a module imports only from its own floor or below
-(tests/test_architecture.py holds the table and checks it):
+(docs/architecture.md holds the table, tests/test_architecture.py checks it):
 
     0  device, checks
-    1  gaussian, quadrature, densities, data, testing
+    1  gaussian, quadrature, densities, data
     2  evidence, bounds, estimators          (side by side: none imports another)
-    3  models, variational
+    3  models, variational, testing (the exercises' checks)
     4  train, recipes, plots, widgets
 """
 
