@@ -60,6 +60,18 @@ class SandboxExecute(Execute):
     notebook_timeout = Float(
         0.0, help="seconds for the whole notebook (0: no limit); then the kernel is killed"
     ).tag(config=True)
+    setup_timeout = Float(
+        120.0, help="the least timeout of a read-only set-up cell (imports on a loaded machine)"
+    ).tag(config=True)
+
+    def _get_timeout(self, cell):
+        """Read-only set-up cells (the instructor's imports) get at least ``setup_timeout``: a
+        slow import on a busy machine must not cost a student their kernel."""
+        timeout = super()._get_timeout(cell)
+        meta = (cell.get("metadata", {}).get("nbgrader") or {}) if cell is not None else {}
+        if timeout and meta.get("locked") and not (meta.get("solution") or meta.get("grade")):
+            return max(timeout, int(self.setup_timeout))
+        return timeout
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager

@@ -37,7 +37,8 @@ class CellRun:
 
 
 def notebook_run(path: Path) -> list[CellRun]:
-    """Every graded or answer cell of an autograded notebook, with what its run did."""
+    """Every code cell of an autograded notebook that nbgrader knows (set-up, answers, tests),
+    with what its run did."""
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception:  # noqa: BLE001 - no notebook: nothing ran
@@ -47,8 +48,6 @@ def notebook_run(path: Path) -> list[CellRun]:
         meta = cell.get("metadata", {})
         grading = meta.get("nbgrader", {}) or {}
         if cell.get("cell_type") != "code" or "grade_id" not in grading:
-            continue
-        if not (grading.get("grade") or grading.get("solution")):
             continue
         record = meta.get(RUN_KEY) or {"state": NOT_RUN, "why": "no record of a run"}
         found.append(
