@@ -11,6 +11,11 @@ solution are submitted as students.
   ``nbgrader autograde`` processes side by side, one per half of the class, each with its own
   gradebook.
 
+- one stuck student (both modes): a small class graded with ``grade.py``, once all correct and
+  once with one more student whose first answer cell spins in C code that never sees the
+  kernel's interrupt; the difference in wall time must stay within about one cell timeout
+  (the cell timeout, the grace before the kill, and a margin), whatever the class size.
+
 Every graded copy must score full marks; the benchmark says so if one does not.
 """
 
@@ -29,6 +34,10 @@ from benchmarks.common import ROOT, Config, Result, Target, course_environment, 
 
 BIN = Path(sys.executable).parent
 CLASS_SIZE = 30
+STUCK_CLASS = {False: 2, True: 6}  # correct students beside the last one (quick, full)
+STUCK_CELL_TIMEOUT = 20  # seconds: the cell timeout the stuck-student measurement grades with
+KILL_AFTER = 5  # the grading command's default grace after an ignored interrupt
+SPIN = "import itertools\nsum(itertools.repeat(1))  # spins in C: never sees the interrupt\n\n"
 
 
 def _course(target: Path, with_grade_py: bool) -> Path:
@@ -130,6 +139,57 @@ def whole_class(assignment: str, n: int, scratch: Path, use_grade_py: bool) -> t
     return seconds, full
 
 
+def _stuck(notebook: Path, target: Path) -> None:
+    """The solution, with a C-level spin at the top of its first answer cell."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    first.source = SPIN + first.source
+    nbformat.write(nb, target)
+
+
+def one_stuck_student(assignment: str, scratch: Path, full: bool) -> dict:
+    """Class wall time with and without one stuck student (grade.py, short cell timeout)."""
+    seconds = {}
+    env = course_environment()
+    env.update(DGMGRADE_CELL_TIMEOUT=str(STUCK_CELL_TIMEOUT), DGMGRADE_KILL_AFTER=str(KILL_AFTER))
+    for stuck in (False, True):
+        grading = _course(scratch / f"stuck-{assignment}-{stuck}", with_grade_py=True)
+        students = [f"s{i:02d}" for i in range(STUCK_CLASS[full])]
+        _run([str(BIN / "nbgrader"), "generate_assignment", assignment, "--force"], grading)
+        _submit(grading, assignment, students)
+        folder = grading / "submitted" / "stuck" / assignment  # correct, or stuck
+        folder.mkdir(parents=True)
+        for nb in notebooks(ROOT / "solutions" / assignment):
+            if stuck:
+                _stuck(nb, folder / nb.name)
+            else:
+                shutil.copy(nb, folder / nb.name)
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "grade.py", assignment, "--workers", "2"],
+            cwd=grading,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"grade.py failed: {(done.stderr or done.stdout)[-500:]}")
+        seconds[stuck] = time.perf_counter() - start
+    added = seconds[True] - seconds[False]
+    return {
+        "assignment": assignment,
+        "class": f"{STUCK_CLASS[full] + 1}, the last correct or stuck",
+        "cell_timeout_s": STUCK_CELL_TIMEOUT,
+        "class_s": round(seconds[False], 1),
+        "class_with_stuck_s": round(seconds[True], 1),
+        "added_s": round(added, 1),
+        "added / cell timeout": round(added / STUCK_CELL_TIMEOUT, 2),
+    }
+
+
 def run(config: Config) -> Result:
     result = Result("grading", "Grading throughput: seconds per student notebook, a class of 30")
     assignments = sorted(
@@ -181,6 +241,12 @@ def run(config: Config) -> Result:
                     "full_marks_single/class": f"{single_full}/{class_full}",
                 }
             )
+        stuck = one_stuck_student(assignments[0], Path(tmp), config.full)
+    result.notes.append(
+        "one stuck student ({assignment}, {class}, cell timeout {cell_timeout_s} s): class "
+        "{class_s} s, with the stuck student {class_with_stuck_s} s, added {added_s} s "
+        "({added / cell timeout} cell timeouts)".format(**stuck)
+    )
     total = sum(r["class_s (2 cores)"] * CLASS_SIZE / r["class_size"] for r in result.rows)
     result.targets += [
         Target(
@@ -200,6 +266,14 @@ def run(config: Config) -> Result:
             round(total, 0),
             "reported",
             None,
+            "s",
+        ),
+        Target(
+            "one stuck student adds at most about one cell timeout to the class's wall time "
+            f"(timeout + {KILL_AFTER} s grace + 15 s margin)",
+            stuck["added_s"],
+            f"<= {STUCK_CELL_TIMEOUT + KILL_AFTER + 15}",
+            stuck["added_s"] <= STUCK_CELL_TIMEOUT + KILL_AFTER + 15,
             "s",
         ),
         Target(

@@ -5,8 +5,9 @@ was checked, what was expected, what was found, and, when the answer matches
 a known mistake, which one ("you returned probabilities; return logits").
 
 Hidden tests draw their inputs from ``grading_generator()``: a fresh random
-stream on every run, or one fixed by the instructor's secret
-``DGMLAB_GRADING_SEED``, so hard-coding the visible tests' answers fails.
+stream on every run, or one fixed by the per-assignment seed in
+``DGMLAB_GRADING_SEED`` (the grading command derives it from the term's secret), so
+hard-coding the visible tests' answers fails.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dgmlab.data import Bars
 from dgmlab.densities import kl_standard_normal, log_bernoulli
 from dgmlab.evidence import log_evidence
 
-SEED_VARIABLE = "DGMLAB_GRADING_SEED"
+SEED_VARIABLE = "DGMLAB_GRADING_SEED"  # the per-assignment seed kernels see; the one definition
 
 
 def grading_generator(stream: int = 0) -> torch.Generator:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dgmgrade import verify  # noqa: E402
+from dgmgrade import verify
 
 RELEASE = Path(__file__).resolve().parent.parent / "exercises"
 

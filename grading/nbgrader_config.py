@@ -38,6 +38,11 @@ c.ClearOutput.enabled = True
 # progress bars) must never turn a correct answer into an error.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# A kernel that ignores the interrupt (code spinning in C) is killed this many seconds later and
+# the notebook's remaining cells are recorded as not run; a whole notebook gets at most
+# notebook_timeout seconds, so one stuck student costs a bounded time whatever the class size.
+c.SandboxExecute.kill_after = float(os.environ.get("DGMGRADE_KILL_AFTER", "5"))
+c.SandboxExecute.notebook_timeout = float(os.environ.get("DGMGRADE_NOTEBOOK_TIMEOUT", "600"))
 c.Execute.raise_on_iopub_timeout = False
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s).*"  # every stderr stream: errors are judged by error outputs
@@ -49,11 +54,8 @@ c.OverwriteCells.add_missing_cells = True
 # Student code runs in a sandbox: as the unprivileged user `nobody`, in its own mount/PID/IPC
 # namespaces, with this folder (gradebook, other submissions), the solutions and the
 # repository's history hidden, private /tmp, and resource limits. Where the machine cannot do
-# that, nbgrader logs "UNSANDBOXED" and dgmgrade flags every result.
-import sys  # noqa: E402
-
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+# that, nbgrader logs "UNSANDBOXED" and dgmgrade flags every result. dgmgrade is installed
+# with the course (the README's `pip install -e ".[dev]"`).
 from dgmgrade.nbgrader_plugins import HideHiddenTests, LimitOutputSize, SandboxExecute  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
@@ -73,6 +75,8 @@ c.SandboxKernelManager.hide = [
     *[p for p in os.environ.get("DGMGRADE_HIDE", "").split(os.pathsep) if p],
 ]
 c.SandboxKernelManager.submissions_root = os.path.join(HERE, "autograded")
+# Each cell's "did it finish" record (dgmgrade/runrecord.py) survives into the autograded copy.
+c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {"nbgrader", "dgmgrade_run"}
 c.Autograde.autograde_preprocessors = [
     SandboxExecute,
     IgnorePattern,

@@ -1,8 +1,8 @@
-"""A class through nbgrader's exchange, graded by grading/grade.py, with an attack corpus.
+"""A class through nbgrader's exchange, graded by the grading command, with an attack corpus.
 
 The instructor releases assignment 01 to a local exchange; simulated students fetch it, answer
 all, part or none of it, and some submit damaged or hostile notebooks (one per row of
-GRADING-THREATS.md, and more); they submit; ``grade.py --collect --release-feedback`` grades
+docs/grading-threats.md, and more); they submit; ``grade.py --collect --release-feedback`` grades
 the class; the exported CSV must hold every student's expected score exactly, nothing outside
 the submissions' folders may change, and feedback must not show the hidden tests.
 
@@ -23,6 +23,7 @@ import sys
 import nbformat
 import pytest
 from course import BIN, SOLUTIONS, environment, make_course, nbgrader
+from dgmgrade.seeds import assignment_seed
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("classgrade")]
 
@@ -40,7 +41,7 @@ def solution(grade_id: str) -> str:
 ALL = list(POINTS)
 SENTINEL = "SENTINEL_PATH"  # replaced by a file in the course's root that must not change
 PWNED = "/tmp/dgm-pwned"  # the shared /tmp, outside every submission: must never appear
-SECRET = "term-secret-8675309"  # the instructor's DGMLAB_GRADING_SEED for this class
+SECRET = "term-secret-8675309"  # the instructor's DGMGRADE_TERM_SECRET for this class
 
 
 def _answers(nb, answers: dict[str, str]):
@@ -134,6 +135,27 @@ FRAMES = (
 )
 
 
+# issue 12: a kernel spinning in C at the top of the first answer cell (killed within seconds of
+# the cell timeout; the rest of the notebook not run, shown; the verifier grades the functions);
+# honest non-literal constants and aliases (full marks, no flag); sys.exit() before the answer
+# (full marks, shown as not finished); a renamed answer cell (matched by position, flagged)
+SPIN_TOP = "import itertools\nsum(itertools.repeat(1))  # C: ignores the interrupt\n\n"
+HONEST = (
+    "import math\nHALF = 1 / 2\nLOG_2PI = math.log(2 * math.pi)\n"
+    "softplus = torch.nn.functional.softplus\n\n"
+    "def log_likelihood(x, logits):\n"
+    "    return (x * logits - softplus(logits)).sum(-1) + 0 * HALF * LOG_2PI\n"
+)
+EXIT_TOP = "import sys\nsys.exit()\n\n"
+
+
+def _rename_id(grade_id):
+    def edit(nb):
+        _cell(nb, grade_id).metadata["nbgrader"]["grade_id"] = "my_answer"
+
+    return edit
+
+
 def _del_cell(grade_id):
     def edit(nb):
         nb.cells = [
@@ -212,6 +234,10 @@ ATTACKS = {
     "x-frame-patch": (correct({"draw_bar": FRAMES}), None, 5),
     # prints the seed its kernel grades with into its own feedback: never the term's secret
     "x-leak-seed": (correct(), _insert_after("draw_bar", LEAK_SEED), 6),
+    "x-spin-top": (correct({"draw_bar": SPIN_TOP + solution("draw_bar")}), None, 6),
+    "x-honest-constants": (correct({"log_likelihood": HONEST}), None, 6),
+    "x-exit-top": (correct({"decoder_forward": EXIT_TOP + solution("decoder_forward")}), None, 6),
+    "x-renamed-id": (correct(), _rename_id("draw_bar"), 6),
 }
 
 
@@ -290,15 +316,16 @@ def graded_class(tmp_path_factory):
         expected[sid] = score
     before = {
         "solutions": _tree_hash(root / "solutions"),
-        "config": _tree_hash(grading / "dgmgrade"),
+        "config": hashlib.sha256((grading / "nbgrader_config.py").read_bytes()).hexdigest(),
     }
     # the real repository's solutions and history are hidden too (the copy's are by default)
     hidden = os.pathsep.join(str(SOLUTIONS.parent / p) for p in ("solutions", ".git", "grading"))
     env = environment(
         DGMGRADE_TEST_TIMEOUT="15",
         DGMGRADE_CELL_TIMEOUT="20",
+        DGMGRADE_KILL_AFTER="3",
         DGMGRADE_HIDE=hidden,
-        DGMLAB_GRADING_SEED=SECRET,
+        DGMGRADE_TERM_SECRET=SECRET,
     )
     run = subprocess.run(
         [
@@ -322,7 +349,7 @@ def graded_class(tmp_path_factory):
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     after = {
         "solutions": _tree_hash(root / "solutions"),
-        "config": _tree_hash(grading / "dgmgrade"),
+        "config": hashlib.sha256((grading / "nbgrader_config.py").read_bytes()).hexdigest(),
     }
     return dict(
         root=root,
@@ -362,10 +389,16 @@ def test_every_submission_ends_in_a_clear_state(graded_class):
         "x-patched-helpers",
         "x-frame-patch",
         "x-torch-function",
+        "x-spin-top",
+        "x-exit-top",
+        "x-renamed-id",
     ):
         assert rows[sid]["status"] == "graded-with-flags" and rows[sid]["flags"], sid
-    for sid in (s for s in rows if s.startswith("s")):
+    for sid in [s for s in rows if s.startswith("s")] + ["x-honest-constants"]:
         assert rows[sid]["status"] == "graded", (sid, rows[sid]["flags"])
+    assert "draw_bar (killed)" in rows["x-spin-top"]["did_not_finish"]
+    assert "decoder_forward" in rows["x-exit-top"]["flags"]
+    assert "matched to 'draw_bar' by position" in rows["x-renamed-id"]["flags"]
     assert "[1/" in graded_class["stdout"], "no progress shown"
 
 
@@ -394,9 +427,6 @@ def test_feedback_reaches_students_without_hidden_tests(graded_class):
 def test_feedback_never_shows_the_term_secret(graded_class):
     """A kernel sees only its assignment's seed, derived from the secret: a student who prints
     it learns nothing about another assignment's hidden inputs, nor the secret."""
-    sys.path.insert(0, str(graded_class["grading"]))
-    from grade import assignment_seed
-
     derived = assignment_seed(SECRET, A)
     assert derived not in (None, SECRET) and assignment_seed(SECRET, "02_x") != derived
     feedback = graded_class["grading"] / "feedback" / "x-leak-seed" / A / f"{A}.html"

@@ -1,4 +1,4 @@
-"""grade.py verifies again, alone and with more time, a test that gave no verdict in time.
+"""The grading command verifies again, alone and with more time, a test with no verdict in time.
 
 On a loaded machine a correct but slow answer can run past the verifier's per-test limit; a
 grade must not depend on what else the machine was doing. A submission that still has no
@@ -7,22 +7,18 @@ verdict with the longer limit keeps its 0.
 
 from __future__ import annotations
 
-import importlib
-import sys
-
 import nbformat
 import pytest
 from course import GRADING, SOLUTIONS
-
-sys.path.insert(0, str(GRADING))
-from dgmgrade import verify  # noqa: E402
+from dgmgrade import classgrade, verify
+from dgmgrade.result import Result
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("verify")]
 
 A = "01_bar_manifold"
 SOURCE = SOLUTIONS / A / f"{A}.ipynb"
 HIDE = [str(SOLUTIONS.parent / ".git"), str(GRADING)]
-LIMIT = 4.0  # seconds per test on the first pass; the retry gets grade.RETRY_FACTOR times it
+LIMIT = 4.0  # seconds per test on the first pass; the retry gets RETRY_FACTOR times it
 
 SLOW = (
     "import time\n\ndef draw_bar(column, size=4):\n"
@@ -47,10 +43,9 @@ def _submission(tmp_path, name: str, draw_bar: str):
 
 
 @pytest.fixture(scope="module")
-def grade(monkeypatch_module):
-    module = importlib.import_module("grade")
+def limit(monkeypatch_module):
     monkeypatch_module.setattr(verify, "TEST_TIMEOUT", LIMIT)
-    return module
+    return LIMIT
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +55,12 @@ def monkeypatch_module():
 
 
 @pytest.fixture(scope="module")
-def retried(grade, tmp_path_factory):
+def retried(limit, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("retry")
     paths = {"slow": _submission(tmp, "slow", SLOW), "hang": _submission(tmp, "hang", HANG)}
     found, _tests = verify.verify_many(SOURCE, paths, seeds=[None], hide=HIDE, timeout=LIMIT)
-    results = {s: grade.Result(s) for s in paths}
-    again = grade._retry_slow(SOURCE, paths, found, [None], HIDE, results)
+    results = {s: Result(s) for s in paths}
+    again = classgrade.retry_slow(SOURCE, paths, found, [None], HIDE, results)
     return found, again, results
 
 

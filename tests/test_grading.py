@@ -19,6 +19,8 @@ from course import (
 )
 from nbgrader.api import Gradebook
 
+from dgmlab.testing import SEED_VARIABLE
+
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading")]
 
 # Grading seeds for the hidden tests' inputs; "" means none (fresh entropy, as in a real run).
@@ -46,7 +48,7 @@ def graded(tmp_path_factory):
         for i, seed in enumerate(SEEDS):
             student = f"solution-{i}"
             _submit(grading, student, assignment, SOLUTIONS)
-            env = environment(DGMLAB_GRADING_SEED=seed) if seed else environment()
+            env = environment(**{SEED_VARIABLE: seed}) if seed else environment()
             nbgrader(grading, "autograde", assignment, "--student", student, "--create", env=env)
     with Gradebook(f"sqlite:///{grading / 'gradebook.db'}") as gb:
         for assignment in assignments():

@@ -10,14 +10,11 @@ sandboxed interpreter, each test in a forked child, so the sweep costs seconds p
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 from course import EXERCISES, GRADING, SOLUTIONS, assignments, notebooks
+from dgmgrade import sandbox, verify
 from wrong_answers import VALID, WRONG
-
-sys.path.insert(0, str(GRADING))
-from dgmgrade import sandbox, verify  # noqa: E402
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("verify")]
 

@@ -1,19 +1,15 @@
 """The out-of-process test runner: a fresh interpreter that sees only what a submission defines.
 
 Runs inside the sandbox as the unprivileged user (see ``sandbox.py``), started by ``verify.py``
-with one argument, a JSON job file it deletes once read::
-
-    {"setup": [source, ...],        # the source notebook's locked code cells (trusted)
-     "student": source,             # only the imports, functions, classes and literal
-                                    # constants of the submission's own cells
-     "names": [...],                # the names that code defines
-     "tests": [{"id": ..., "source": ...}],   # test cells from the source, hidden tests too
-     "seeds": [null | "123", ...],  # DGMLAB_GRADING_SEED values; null: fresh entropy
-     "timeout": seconds per test}
+with one argument, a JSON job file (a ``Job``, below) that it deletes once read. It answers with
+one JSON line per (submission, seed, test), a ``RawVerdict``. ``verify.py`` builds every job with
+``verify.make_job`` and reads every answer with ``verify.verdicts``; these types are the only
+definition of what passes between the two.
 
 The trusted set-up runs once. Then, for every (seed, test), a forked child defines the student's
-code in its own namespace, copies only the defined names into a fresh test namespace, runs the
-test cell, and checks that nothing it relies on was tampered with: the attributes of every
+code in its own namespace (statement by statement), copies the names it defined into a fresh
+test namespace (never over a name of the set-up), runs the test cell, and checks that
+nothing it relies on was tampered with: the attributes of every
 library module and of the core classes, ``sys.modules``, ``sys.meta_path``, and the set-up's
 names. While student code is on the stack, an audit hook refuses frame and object-graph
 introspection, ctypes, signals, subprocesses and trace hooks. A child that dies, hangs past the
@@ -30,6 +26,40 @@ import select
 import signal
 import sys
 import time
+from typing import TypedDict
+
+
+class Test(TypedDict):
+    id: str  # the test cell's grade_id
+    source: str  # its code, from the source notebook (hidden tests included)
+
+
+class Submission(TypedDict):
+    key: str | None  # who (the caller's key), echoed back in every verdict
+    code: str  # what the verifier keeps of the submission's own cells (see verify.py)
+    names: list[str]  # the names that code defines, handed to the tests
+
+
+class Job(TypedDict):
+    setup: list[str]  # the source notebook's locked code cells (trusted), run once
+    students: list[Submission]
+    tests: list[Test]
+    seeds: list[str | None]  # values of seed_variable; None: fresh entropy
+    seed_variable: str  # dgmlab.testing.SEED_VARIABLE
+    timeout: float  # seconds per (submission, seed, test)
+
+
+class RawVerdict(TypedDict, total=False):
+    key: str | None
+    id: str | None  # None: the harness itself failed ("error" says how)
+    seed: str | None
+    passed: bool
+    ename: str
+    evalue: str
+    tampered: list[str]
+    blocked: list[str]
+    error: str
+
 
 STUDENT_FILE = "<submission>"
 WATCHED_PREFIXES = (
@@ -94,7 +124,6 @@ def _student_on_stack(frame) -> bool:
     return False
 
 
-INTROSPECTION = {"sys._getframe", "object.__getattr__"}
 INTROSPECTING_MODULES = ("inspect.py", "traceback.py")
 
 
@@ -255,16 +284,29 @@ def _assigned_names(source: str) -> set[str]:
     return names
 
 
-def _run_one(job: dict, base: dict, snap: dict, test: dict, seed, write_fd: int, nonce: str):
+def _statements(code: str) -> list:
+    """The top-level statements of the kept student code, each compiled on its own."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []  # cannot happen: the code is made of statements verify.py has parsed
+    return [compile(ast.Module([node], []), STUDENT_FILE, "exec") for node in tree.body]
+
+
+def _run_one(
+    job: Job, who: Submission, base: dict, snap: dict, test: Test, seed, write_fd: int, nonce: str
+):
     """In the forked child: define the student's code, run one test, report, exit."""
     os.setpgid(0, 0)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # the student's prints go nowhere: stdout carries only verdicts
     os.dup2(devnull, 2)
     if seed is None:
-        os.environ.pop("DGMLAB_GRADING_SEED", None)
+        os.environ.pop(job["seed_variable"], None)
     else:
-        os.environ["DGMLAB_GRADING_SEED"] = str(seed)
+        os.environ[job["seed_variable"]] = str(seed)
     verdict = {"passed": False, "ename": "", "evalue": "", "tampered": [], "blocked": []}
     state = {"busy": False, "armed": False, "blocked": verdict["blocked"]}
     _install_guard(state)
@@ -272,13 +314,16 @@ def _run_one(job: dict, base: dict, snap: dict, test: dict, seed, write_fd: int,
     student = dict(base)
     state["armed"] = True
     define_error = None
-    try:
-        exec(compile(job["student"], STUDENT_FILE, "exec"), student)
-    except BaseException as error:  # the student's own top-level error: report, go on
-        define_error = f"{type(error).__name__}: {error}"
-    for name in job["names"]:
+    for statement in _statements(who["code"]):  # one by one: an error costs only its statement
+        try:
+            exec(statement, student)
+        except BaseException as error:  # the student's own top-level error: report, go on
+            define_error = define_error or f"{type(error).__name__}: {error}"
+    for name in who["names"]:
         if name in student:
             value = student[name]
+            if name in base and value is not base[name]:
+                continue  # the set-up's names (assert_close, torch, ...) stay the set-up's
             if isinstance(value, type) and any(h in vars(value) for h in EXTENSION_HOOKS):
                 verdict["tampered"].append(f"class {name} overrides how tensors compare")
             namespace[name] = value
@@ -300,7 +345,7 @@ def _run_one(job: dict, base: dict, snap: dict, test: dict, seed, write_fd: int,
 
 def main(path: str) -> None:
     with open(path) as f:
-        job = json.load(f)
+        job: Job = json.load(f)
     os.remove(path)
     os.environ.setdefault("NBGRADER_EXECUTION", "autograde")
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -317,22 +362,24 @@ def main(path: str) -> None:
     except Exception:  # noqa: BLE001
         pass
     snap = None if setup_error else _snapshot(base)  # once; every forked child inherits it
-    # Several submissions may share one interpreter: each test of each runs in its own child.
-    for who in job.get("students") or [
-        {"key": None, "student": job["student"], "names": job["names"]}
-    ]:
-        one = {**job, "student": who["student"], "names": who["names"]}
+    # Several submissions share one interpreter: each test of each runs in its own child.
+    for who in job["students"]:
         for seed in job["seeds"]:
             for test in job["tests"]:
-                result = {"key": who["key"], "id": test["id"], "seed": seed, "passed": False}
+                result: RawVerdict = {
+                    "key": who["key"],
+                    "id": test["id"],
+                    "seed": seed,
+                    "passed": False,
+                }
                 if setup_error:
                     result.update(ename="SetupError", evalue=setup_error)
                 else:
-                    result.update(_fork_and_wait(one, base, snap, test, seed))
+                    result.update(_fork_and_wait(job, who, base, snap, test, seed))
                 print(json.dumps(result), flush=True)
 
 
-def _fork_and_wait(job: dict, base: dict, snap: dict, test: dict, seed) -> dict:
+def _fork_and_wait(job: Job, who: Submission, base: dict, snap: dict, test: Test, seed) -> dict:
     nonce = secrets.token_hex(16)
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
@@ -341,7 +388,7 @@ def _fork_and_wait(job: dict, base: dict, snap: dict, test: dict, seed) -> dict:
     if pid == 0:
         os.close(read_fd)
         try:
-            _run_one(job, base, snap, test, seed, write_fd, nonce)
+            _run_one(job, who, base, snap, test, seed, write_fd, nonce)
         finally:
             os._exit(3)
     os.close(write_fd)

@@ -3,6 +3,10 @@
 - ``SandboxExecute``: nbgrader's Execute, with every kernel started in the sandbox
   (``sandbox.py``): student code runs as ``nobody`` and cannot read the solutions or the
   gradebook, nor write outside the submission's folder. Without a sandbox it logs a warning.
+  A cell that runs past its timeout is interrupted; a kernel that does not answer the interrupt
+  within ``kill_after`` seconds (code spinning in C never sees it) is killed, without its
+  cooperation, and the notebook's remaining cells are not run. Every code cell gets a record of
+  what its run did (``RUN_KEY`` in its metadata, see ``runrecord.py``).
 - ``HideHiddenTests``: for feedback, replaces each hidden-test block with a one-line note and
   reduces test-cell errors to their message (a traceback would quote hidden-test lines).
 """
@@ -11,12 +15,17 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import ensure_async
+from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import List, Unicode
+from traitlets import Float, List, Unicode
 
 from . import sandbox
+from .runrecord import FINISHED, KILLED, NOT_RUN, RAISED, RUN_KEY, TIMED_OUT
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
 HIDDEN_NOTE = "# (hidden tests ran here when grading; they are not shown)"
@@ -45,9 +54,132 @@ class SandboxKernelManager(AsyncKernelManager):
 
 
 class SandboxExecute(Execute):
+    kill_after = Float(
+        5.0, help="seconds a kernel has to answer an interrupt before it is killed"
+    ).tag(config=True)
+    notebook_timeout = Float(
+        0.0, help="seconds for the whole notebook (0: no limit); then the kernel is killed"
+    ).tag(config=True)
+    setup_timeout = Float(
+        120.0, help="the least timeout of a read-only set-up cell (imports on a loaded machine)"
+    ).tag(config=True)
+
+    def _get_timeout(self, cell):
+        """Read-only set-up cells (the instructor's imports) get at least ``setup_timeout``: a
+        slow import on a busy machine must not cost a student their kernel."""
+        timeout = super()._get_timeout(cell)
+        meta = (cell.get("metadata", {}).get("nbgrader") or {}) if cell is not None else {}
+        if timeout and meta.get("locked") and not (meta.get("solution") or meta.get("grade")):
+            return max(timeout, int(self.setup_timeout))
+        return timeout
+
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._gone = ""  # why the kernel is gone (then no more cell runs)
+        self._timed_out = False
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.setdefault("metadata", {})[RUN_KEY] = {"state": NOT_RUN}
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if not cell.source.strip():  # nothing to run: nothing that could fail to finish
+            cell.metadata[RUN_KEY] = {"state": FINISHED}
+            return cell, resources
+        if self._gone:
+            cell.outputs = [_note(f"not run: {self._gone}")]
+            cell.metadata[RUN_KEY] = {"state": NOT_RUN, "why": self._gone}
+            return cell, resources
+        self._timed_out = False
+        start = time.monotonic()
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._gone = self._gone or "the kernel died while running this cell"
+            cell.setdefault("outputs", []).append(_note(f"did not finish: {self._gone}"))
+            cell.metadata[RUN_KEY] = {"state": KILLED, "why": self._gone}
+        cell.metadata[RUN_KEY]["seconds"] = round(time.monotonic() - start, 1)
+        if self._gone:
+            return cell, resources
+        if self._deadline is not None and time.monotonic() > self._deadline and not self._gone:
+            self._gone = f"the notebook ran past its {self.notebook_timeout:g} s"
+            self._kill()
+        return cell, resources
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        cell, reply = kwargs["cell"], kwargs["execute_reply"] or {}
+        content = reply.get("content", {})
+        if self._timed_out and self._gone:
+            record = {"state": KILLED, "why": self._gone}
+        elif self._timed_out:
+            record = {"state": TIMED_OUT, "why": f"interrupted after {self.timeout} s"}
+        elif content.get("status") == "ok":
+            record = {"state": FINISHED}
+        else:
+            record = {"state": RAISED, "why": f"{content.get('ename', '?')}"}
+        cell.setdefault("metadata", {})[RUN_KEY] = record
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """Interrupt; a kernel that has not answered within ``kill_after`` s is killed."""
+        self._timed_out = True
+        self.log.error("Cell ran past %s s: interrupting the kernel", timeout)
+        await ensure_async(self.km.interrupt_kernel())
+        deadline = time.monotonic() + self.kill_after
+        while time.monotonic() < deadline:
+            try:
+                msg = await ensure_async(
+                    self.kc.shell_channel.get_msg(timeout=deadline - time.monotonic())
+                )
+            except Exception:  # noqa: BLE001 - Empty: no answer in time
+                break
+            if msg.get("msg_type") == "execute_reply":
+                return msg  # the interrupt was honoured: nbclient takes this as the reply
+        self._gone = (
+            f"a cell ran past {timeout} s and its kernel ignored the interrupt "
+            f"for {self.kill_after:g} s, so it was killed"
+        )
+        self.log.error("Kernel ignored its interrupt: killing it")
+        self._kill()
+        return {
+            "header": {},
+            "msg_type": "execute_reply",
+            "content": {
+                "status": "error",
+                "ename": "CellTimeoutError",
+                "evalue": self._gone,
+                "traceback": [f"CellTimeoutError: {self._gone}"],
+            },
+        }
+
+    def _kill(self) -> None:
+        """Kill the kernel's whole process group (the sandbox and all it holds), now."""
+        try:
+            provisioner = self.km.provisioner
+            process = getattr(provisioner, "process", None)
+            pgid = getattr(provisioner, "pgid", None)
+            if pgid:
+                os.killpg(pgid, 9)
+            if process is not None:
+                process.kill()
+        except (OSError, AttributeError):
+            pass
+
+
+def _note(text: str) -> NotebookNode:
+    """An error output that says why a cell has no result (feedback shows it to the student)."""
+    return NotebookNode(
+        output_type="error",
+        ename="NotRun",
+        evalue=text,
+        traceback=[f"NotRun: {text} (grading)"],
+    )
 
 
 class HideHiddenTests(NbGraderPreprocessor):

@@ -9,7 +9,8 @@ private tmpfs over the world-writable folders (``/tmp``, ``/var/tmp``, ``/dev/sh
 ``/run/lock``), binds the submission's own folder back at its path, sets resource limits
 (address space, CPU time, file size, processes, no core files), and only then drops to the
 unprivileged user ``nobody`` with no supplementary groups and ``no_new_privs`` before it execs
-the command. The parent dies -> the whole namespace dies (``--pdeathsig``, ``--kill-child``).
+the command. The parent dies -> the whole namespace dies (``--pdeathsig``, ``--kill-child``,
+and the parent-death signal set again after the switch to ``nobody``, which clears it).
 
 Where this is not available (not root, no ``unshare``, a kernel without namespaces), ``wrap``
 returns the command unchanged and ``available()`` says why; callers flag every result graded
@@ -250,6 +251,10 @@ def main(argv: list[str] | None = None) -> None:
     os.setuid(NOBODY)
     if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS: no setuid binary gives root back
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    # Changing the user cleared the parent-death signal that unshare --kill-child gave this
+    # process: set it again, so the whole namespace dies with whoever started the sandbox.
+    if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execvp(command[0], command)
 

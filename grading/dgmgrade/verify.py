@@ -3,9 +3,10 @@
 ``verify_notebook(source, submission, seeds=...)`` returns, per test cell and seed, a verdict
 computed by ``harness.py`` in a fresh interpreter inside the sandbox. The set-up and the tests
 come from the *source* notebook (the instructor's master copy, hidden tests included), never
-from the submission; from the submission only the imports, functions, classes and literal
-constants of the student's own cells are taken, so top-level tricks (IPython transformers,
-patched helpers, edited or deleted test cells) never reach the tests.
+from the submission; from the submission, the student's own cells are re-run by the rule in
+``student_code`` (definitions, imports and plain-name assignments of any value), so top-level
+tricks (IPython transformers, patched helpers, edited or deleted test cells) never reach the
+tests, and what is kept runs under the harness's tamper checks.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox
+from dgmlab.testing import SEED_VARIABLE
+
+from . import runner, sandbox
+from .harness import Job, RawVerdict, Submission, Test
 
 HARNESS = Path(__file__).with_name("harness.py")
 TEST_TIMEOUT = float(os.environ.get("DGMGRADE_TEST_TIMEOUT", "60"))
@@ -77,129 +81,179 @@ def _python(source: str) -> str:
 
 def student_code(submission: Path, locked: set[str]) -> tuple[str, list[str], list[str]]:
     """(code, names it defines, notes) from every code cell of ``submission`` that is not one
-    of the source's locked cells: imports, functions, classes and literal constants only."""
+    of the source's locked cells, by the verification rule (docs/grading-threats.md):
+
+    - kept and re-run, in order: imports, function and class definitions (decorators
+      included), and every assignment whose targets are plain names, whatever the value
+      (``HALF = 1 / 2``, ``kl = torch.distributions.kl_divergence``, ``f = wrap(f)``);
+    - dropped: every other top-level statement (bare calls, loops, ``if``/``try``/``with``
+      blocks, assignments to attributes or items, ``del``, ``global``). None of them can bind a
+      name a test needs without also being able to change another module.
+
+    Each dropped statement is named in ``notes``: those that change other objects (an attribute
+    or item assignment, ``del``, ``exec``/``eval``/``setattr``, IPython's hooks) as a flag, the
+    rest starting with ``NOTE`` (for the record). Printing, warnings and docstrings are dropped
+    silently. Whatever is kept runs in the verifier under its tamper checks.
+    """
     nb = nbformat.read(submission, as_version=4)
-    kept, names, notes = [], [], []
+    kept, notes = [], []
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code":
             continue
         meta = _meta(cell)
         if meta.get("grade_id") in locked and not meta.get("solution"):
             continue
+        code = _python(cell.source)
         try:
-            tree = ast.parse(_python(cell.source))
+            tree = ast.parse(code)
         except SyntaxError as error:
             notes.append(f"cell {index} is not valid Python ({error.msg}, line {error.lineno})")
             continue
+        where = meta.get("grade_id") or f"cell {index}"
         for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.append(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                names += [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _literal(node.value):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if not all(isinstance(t, ast.Name) for t in targets):
-                    continue
-                names += [t.id for t in targets]
-            else:
-                continue
-            kept.append(ast.get_source_segment(_python(cell.source), node) or ast.unparse(node))
-    return "\n\n".join(kept), list(dict.fromkeys(names)), notes
+            text = ast.get_source_segment(code, node) or ast.unparse(node)
+            verdict = _rule(node)
+            if verdict == KEEP:
+                kept.append(text)
+            elif verdict != SILENT:
+                line = " ".join(text.split())[:80]
+                prefix = "" if verdict == CHANGES else "NOTE "
+                notes.append(f"{prefix}{where}: not re-run by the verifier ({verdict}): {line}")
+    code = "\n\n".join(kept)
+    return code, defined(code), notes
 
 
-def _literal(node) -> bool:
-    if node is None:
-        return False
-    try:
-        ast.literal_eval(node)
+KEEP, SILENT, CHANGES = "keep", "silent", "changes another object"
+OUTPUT_CALLS = {"print", "display", "warn", "warnings.warn", "sys.stderr.write", "sys.stdout.write"}
+CHANGING_CALLS = {"exec", "eval", "compile", "setattr", "delattr", "__import__", "get_ipython"}
+
+
+def _rule(node: ast.stmt) -> str:
+    """KEEP, SILENT, CHANGES or why a statement is dropped (see ``student_code``)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return KEEP
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return KEEP
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if all(_plain(t) for t in targets):
+            return KEEP if getattr(node, "value", None) is not None else SILENT
+        return CHANGES
+    if isinstance(node, ast.Pass):
+        return SILENT
+    if isinstance(node, ast.Expr):
+        if isinstance(node.value, ast.Constant):
+            return SILENT
+        names = {_dotted(n.func) for n in ast.walk(node.value) if isinstance(n, ast.Call)}
+        if names & CHANGING_CALLS or any(n.startswith("get_ipython") for n in names if n):
+            return CHANGES
+        if isinstance(node.value, ast.Call) and _dotted(node.value.func) in OUTPUT_CALLS:
+            return SILENT
+        return "a bare expression"
+    if isinstance(node, (ast.Delete, ast.Global, ast.Nonlocal)):
+        return CHANGES
+    if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+        return "a loop"
+    return f"a top-level {type(node).__name__.lower()} block"
+
+
+def _plain(target: ast.expr) -> bool:
+    if isinstance(target, ast.Name):
         return True
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(_plain(t) for t in target.elts)
+    if isinstance(target, ast.Starred):
+        return _plain(target.value)
+    return False
 
 
-def run_jobs(jobs: list[dict], *, hide: list[str], workdir: Path | None = None) -> list[list[dict]]:
-    """Run harness jobs, one fresh sandboxed interpreter each; returns each job's raw results."""
-    results = []
-    for job in jobs:
-        with tempfile.TemporaryDirectory(prefix="dgmgrade-verify-") as tmp:
-            folder = Path(tmp) / "work"
-            folder.mkdir()
-            job_file = Path(tmp) / "job.json"
-            job_file.write_text(json.dumps(job))
-            inside_job, inside_harness = "/tmp/dgmgrade/job.json", "/tmp/dgmgrade/harness.py"
-            if sandbox.available()[0]:
-                sandbox.give_folder(str(folder), inside=tmp)
-                command = sandbox.wrap(
-                    [sys.executable, "-I", inside_harness, inside_job],
-                    hide=hide,
-                    copies={str(job_file): inside_job, str(HARNESS): inside_harness},
-                )
-            else:
-                command = [sys.executable, str(HARNESS), str(job_file)]
-            many = max(1, len(job.get("students") or []))
-            budget = 120 + many * len(job["seeds"]) * len(job["tests"]) * (job["timeout"] + 5)
-            env = {k: v for k, v in os.environ.items() if k != "DGMLAB_GRADING_SEED"}
-            env["PYTHONNOUSERSITE"] = "1"
-            try:
-                out = subprocess.run(
-                    command,
-                    cwd=folder,
-                    capture_output=True,
-                    text=True,
-                    timeout=budget,
-                    env=env,
-                    start_new_session=True,
-                )
-                stdout, stderr = out.stdout, out.stderr
-            except subprocess.TimeoutExpired as error:
-                stdout = (error.stdout or b"").decode(errors="replace")
-                stderr = "the verifier ran out of time"
-        lines = []
-        for line in stdout.splitlines():
-            try:
-                lines.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        if not lines and stderr:
-            lines = [{"id": None, "error": stderr[-2000:]}]
-        results.append(lines)
-    return results
+def _dotted(func: ast.expr) -> str:
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if isinstance(func, ast.Call):
+        return _dotted(func.func)
+    if isinstance(func, ast.Name):
+        parts.append(func.id)
+        return ".".join(reversed(parts))
+    return ""
 
 
 def make_job(
-    source: Path, submission: Path | None, seeds: list[str | None], *, student: str | None = None
-) -> tuple[dict, list[dict], list[str]]:
-    """The harness job for one notebook; ``student`` overrides the code taken from it."""
-    setup, tests, locked = source_cells(source)
-    notes: list[str] = []
-    if student is None:
-        code, names, notes = student_code(submission, locked)
-    else:
-        code, names = student, _defined(student)
-    job = {
+    source: Path, submissions: dict[str, str], *, seeds: list[str | None], timeout: float
+) -> tuple[Job, list[dict]]:
+    """The one place a harness job is built: the source's set-up and tests, and for each key
+    the code kept of one submission (see ``student_code``). Returns (job, tests with points)."""
+    setup, tests, _locked = source_cells(source)
+    job: Job = {
         "setup": setup,
-        "student": code,
-        "names": names,
-        "tests": [{"id": t["id"], "source": t["source"]} for t in tests],
+        "students": [
+            Submission(key=key, code=code, names=defined(code)) for key, code in submissions.items()
+        ],
+        "tests": [Test(id=t["id"], source=t["source"]) for t in tests],
         "seeds": seeds,
-        "timeout": TEST_TIMEOUT,
+        "seed_variable": SEED_VARIABLE,
+        "timeout": timeout,
     }
-    return job, tests, notes
+    return job, tests
 
 
-def _defined(code: str) -> list[str]:
+def run_job(job: Job, *, hide: list[str]) -> list[RawVerdict]:
+    """Run one harness job in a fresh sandboxed interpreter; returns its raw verdicts."""
+    with tempfile.TemporaryDirectory(prefix="dgmgrade-verify-") as tmp:
+        folder = Path(tmp) / "work"
+        folder.mkdir()
+        job_file = Path(tmp) / "job.json"
+        job_file.write_text(json.dumps(job))
+        inside_job, inside_harness = "/tmp/dgmgrade/job.json", "/tmp/dgmgrade/harness.py"
+        if sandbox.available()[0]:
+            sandbox.give_folder(str(folder), inside=tmp)
+            command = sandbox.wrap(
+                [sys.executable, "-I", inside_harness, inside_job],
+                hide=hide,
+                copies={str(job_file): inside_job, str(HARNESS): inside_harness},
+            )
+        else:
+            command = [sys.executable, str(HARNESS), str(job_file)]
+        many = max(1, len(job["students"]))
+        budget = 120 + many * len(job["seeds"]) * len(job["tests"]) * (job["timeout"] + 5)
+        env = {k: v for k, v in os.environ.items() if k != SEED_VARIABLE}
+        env["PYTHONNOUSERSITE"] = "1"
+        try:
+            out = runner.run(command, cwd=folder, timeout=budget, env=env)
+            stdout, stderr = out.stdout, out.stderr
+        except subprocess.TimeoutExpired as error:
+            stdout = error.stdout or ""
+            stdout = stdout.decode(errors="replace") if isinstance(stdout, bytes) else stdout
+            stderr = "the verifier ran out of time"
+    lines: list[RawVerdict] = []
+    for line in stdout.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    if not lines and stderr:
+        lines = [RawVerdict(id=None, error=stderr[-2000:])]
+    return lines
+
+
+def defined(code: str) -> list[str]:
+    """The names the top-level statements of ``code`` bind."""
     names = []
     for node in ast.parse(code).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.append(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names += [(a.asname or a.name).split(".")[0] for a in node.names]
-        elif isinstance(node, ast.Assign):
-            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
-    return names
+            names += [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    return list(dict.fromkeys(names))
 
 
-def verdicts(raw: list[dict], tests: list[dict], seeds: list[str | None]) -> list[Verdict]:
+def verdicts(raw: list[RawVerdict], tests: list[dict], seeds: list[str | None]) -> list[Verdict]:
     """One Verdict per (seed, test); a missing one (the interpreter died) is a failure."""
     found = {(r.get("id"), r.get("seed")): r for r in raw if r.get("id")}
     error = next((r["error"] for r in raw if "error" in r), "")
@@ -208,15 +262,8 @@ def verdicts(raw: list[dict], tests: list[dict], seeds: list[str | None]) -> lis
         for test in tests:
             r = found.get((test["id"], seed))
             if r is None:
-                out.append(
-                    Verdict(
-                        test["id"],
-                        seed,
-                        False,
-                        "Died",
-                        f"the verifier gave no verdict. {error[-300:]}".strip(),
-                    )
-                )
+                why = f"the verifier gave no verdict. {error[-300:]}".strip()
+                out.append(Verdict(test["id"], seed, False, "Died", why))
             else:
                 out.append(
                     Verdict(
@@ -232,6 +279,20 @@ def verdicts(raw: list[dict], tests: list[dict], seeds: list[str | None]) -> lis
     return out
 
 
+def _verify(
+    source: Path,
+    codes: dict[str, str],
+    *,
+    seeds: list[str | None],
+    hide: list[str],
+    timeout: float,
+) -> tuple[dict[str, list[Verdict]], list[dict]]:
+    job, tests = make_job(source, codes, seeds=seeds, timeout=timeout)
+    raw = run_job(job, hide=hide)
+    mine = {k: [r for r in raw if r.get("key") == k or "error" in r] for k in codes}
+    return {k: verdicts(mine[k], tests, seeds) for k in codes}, tests
+
+
 def verify_many(
     source: Path,
     submissions: dict[str, Path],
@@ -239,66 +300,34 @@ def verify_many(
     seeds: list[str | None],
     hide: list[str],
     timeout: float = TEST_TIMEOUT,
-) -> dict[str, tuple[list[Verdict], list[str]]]:
+) -> tuple[dict[str, tuple[list[Verdict], list[str]]], list[dict]]:
     """Verify many submissions of one notebook in one sandboxed interpreter (torch is imported
     once); each test of each submission still runs in its own forked child, with ``timeout``
-    seconds to give its verdict."""
-    setup, tests, locked = source_cells(source)
-    students, notes = [], {}
+    seconds to give its verdict. Returns ({key: (verdicts, notes)}, tests)."""
+    _setup, _tests, locked = source_cells(source)
+    codes, notes = {}, {}
     for key, path in submissions.items():
-        code, names, notes[key] = student_code(path, locked)
-        students.append({"key": key, "student": code, "names": names})
-    job = {
-        "setup": setup,
-        "student": "",
-        "names": [],
-        "students": students,
-        "tests": [{"id": t["id"], "source": t["source"]} for t in tests],
-        "seeds": seeds,
-        "timeout": timeout,
-    }
-    (raw,) = run_jobs([job], hide=hide)
-    out = {}
-    for key in submissions:
-        mine = [r for r in raw if r.get("key") == key or "error" in r]
-        out[key] = (verdicts(mine, tests, seeds), notes[key])
-    return out, tests
+        codes[key], _names, notes[key] = student_code(path, locked)
+    found, tests = _verify(source, codes, seeds=seeds, hide=hide, timeout=timeout)
+    return {k: (found[k], notes[k]) for k in submissions}, tests
 
 
 def verify_code(
     source: Path, codes: dict[str, str], *, seeds: list[str | None], hide: list[str]
 ) -> dict[str, list[Verdict]]:
-    """Verify answers given as code (the wrong-answer catalogue), many per interpreter."""
-    setup, tests, locked = source_cells(source)
-    # each answer lands in a notebook whose other answers are the solution's
-    base, base_names, _ = student_code(source, locked)
-    students = [
-        {
-            "key": k,
-            "student": base + "\n\n" + c,
-            "names": list(dict.fromkeys(base_names + _defined(c))),
-        }
-        for k, c in codes.items()
-    ]
-    job = {
-        "setup": setup,
-        "student": "",
-        "names": [],
-        "students": students,
-        "tests": [{"id": t["id"], "source": t["source"]} for t in tests],
-        "seeds": seeds,
-        "timeout": TEST_TIMEOUT,
-    }
-    (raw,) = run_jobs([job], hide=hide)
-    return {
-        k: verdicts([r for r in raw if r.get("key") == k or "error" in r], tests, seeds)
-        for k in codes
-    }
+    """Verify answers given as code (the wrong-answer catalogue), many per interpreter; each
+    answer lands in a notebook whose other answers are the solution's."""
+    _setup, _tests, locked = source_cells(source)
+    base, _names, _notes = student_code(source, locked)
+    whole = {k: base + "\n\n" + c for k, c in codes.items()}
+    found, _tests = _verify(source, whole, seeds=seeds, hide=hide, timeout=TEST_TIMEOUT)
+    return found
 
 
 def verify_notebook(
     source: Path, submission: Path, *, seeds: list[str | None], hide: list[str]
 ) -> tuple[list[Verdict], list[dict], list[str]]:
-    job, tests, notes = make_job(source, submission, seeds)
-    (raw,) = run_jobs([job], hide=hide)
-    return verdicts(raw, tests, seeds), tests, notes
+    """One submission: (verdicts, tests, notes)."""
+    found, tests = verify_many(source, {"it": submission}, seeds=seeds, hide=hide)
+    verdicts_, notes = found["it"]
+    return verdicts_, tests, notes

@@ -1,0 +1,251 @@
+"""Issue 12 through the real grading command (``grade.py``, real nbgrader, the sandbox): a
+kernel spinning in C is killed within seconds of the cell timeout and the notebook's remaining
+cells are recorded as not run; a notebook that stops early (``sys.exit()``, ``os._exit``) is
+shown as not finished in grades.csv, the report and the feedback; a renamed answer cell is
+matched by position, graded and flagged; honest top-level constants keep full marks; stopping
+the command stops everything it started. Short timeouts keep it to a few minutes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from course import SOLUTIONS, environment, make_course, nbgrader
+
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("stalls")]
+
+A = "01_bar_manifold"
+ALL = ["draw_bar", "decoder_forward", "count_decoder_parameters", "log_likelihood"]
+CELL, KILL_AFTER, TEST = 25, 4, 15  # seconds: cell timeout, grace after the interrupt, verifier
+SPIN = "import itertools\nsum(itertools.repeat(1))  # C code: never sees the interrupt\n\n"
+HONEST = (
+    "import math, sys\nimport torch.nn.functional as F\n"
+    "HALF = 1 / 2\nLOG_2PI = math.log(2 * math.pi)\nsoftplus = F.softplus\n\n"
+    "def log_likelihood(x, logits):\n"
+    "    print('computing', file=sys.stderr)\n"
+    "    return (x * logits - softplus(logits)).sum(-1) + 0 * HALF * LOG_2PI\n"
+)
+
+
+def solution(grade_id: str) -> str:
+    nb = nbformat.read(SOLUTIONS / A / f"{A}.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", cell.source)
+
+
+def _rename(nb):
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "draw_bar")
+    cell.metadata["nbgrader"]["grade_id"] = "my_first_answer"
+
+
+# student -> (answers replaced, extra edit, expected score)
+CLASS = {
+    "ok": ({}, None, 6),
+    "spin-top": ({"draw_bar": SPIN + solution("draw_bar")}, None, 6),
+    "spin-in-test": (
+        {"draw_bar": "import itertools\n\ndef draw_bar(column, size=4):\n"
+         "    return sum(itertools.repeat(1))"},
+        None,
+        5,
+    ),
+    "exit-top": ({"decoder_forward": "import sys\nsys.exit()\n\n" + solution("decoder_forward")},
+                 None, 6),
+    "os-exit-top": (
+        {"count_decoder_parameters": "import os\nos._exit(1)\n\n"
+         + solution("count_decoder_parameters")},
+        None,
+        6,
+    ),
+    "renamed": ({}, _rename, 6),
+    "honest": ({"log_likelihood": HONEST}, None, 6),
+}  # fmt: skip
+
+
+def _notebook(answers: dict[str, str], edit) -> nbformat.NotebookNode:
+    nb = nbformat.read(SOLUTIONS / A / f"{A}.ipynb", as_version=4)
+    source = {g: solution(g) for g in ALL} | answers
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in source:
+            cell.source = source[gid]
+    if edit:
+        edit(nb)
+    return nb
+
+
+def _course(root: Path, students: dict) -> Path:
+    grading = make_course(root)
+    nbgrader(grading, "generate_assignment", A, "--force")
+    for sid, (answers, edit, _score) in students.items():
+        folder = grading / "submitted" / sid / A
+        folder.mkdir(parents=True)
+        nbformat.write(_notebook(answers, edit), folder / f"{A}.ipynb")
+    return grading
+
+
+def _env(**extra):
+    return environment(
+        DGMGRADE_CELL_TIMEOUT=str(CELL),
+        DGMGRADE_KILL_AFTER=str(KILL_AFTER),
+        DGMGRADE_TEST_TIMEOUT=str(TEST),
+        **extra,
+    )
+
+
+def _ours(root: Path) -> list[int]:
+    """Live processes working in, or started for, this course copy (kernels, sandboxes)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(str(root)) or str(root) in cmdline:
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stalls")
+    grading = _course(root, CLASS)
+    start = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "grade.py", A],
+        cwd=grading,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    seconds = time.monotonic() - start
+    print(run.stdout[-5000:], run.stderr[-3000:])
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(grading / "grades.csv") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    report = {r["student"]: r for r in json.loads((grading / "reports" / f"{A}.json").read_text())}
+    return dict(root=root, grading=grading, rows=rows, report=report, seconds=seconds, run=run)
+
+
+def _record(graded, student):
+    nb = nbformat.read(graded["grading"] / "autograded" / student / A / f"{A}.ipynb", 4)
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata.get("dgmgrade_run", {})
+        for c in nb.cells
+        if "grade_id" in c.metadata.get("nbgrader", {}) and c.cell_type == "code"
+    }
+
+
+def test_every_score_is_the_expected_one(graded):
+    scores = {s: float(r["score"]) for s, r in graded["rows"].items()}
+    assert scores == {s: float(score) for s, (_a, _e, score) in CLASS.items()}, graded["rows"]
+
+
+def test_a_kernel_spinning_in_c_is_killed_within_seconds_of_the_cell_timeout(graded):
+    record = _record(graded, "spin-top")
+    assert record["draw_bar"]["state"] == "killed", record["draw_bar"]
+    # the interrupt, the grace and nbclient's wait for the kernel's last output (4 s), with
+    # room for a loaded machine; without the kill each later cell would wait out its own
+    assert record["draw_bar"]["seconds"] <= CELL + KILL_AFTER + 4 + 10, record["draw_bar"]
+    assert record["setup"]["state"] == "finished", record["setup"]
+    later = [g for g in record if g not in ("setup", "draw_bar")]
+    assert later and all(record[g]["state"] == "not run" for g in later), record
+    row = graded["rows"]["spin-top"]
+    assert row["status"] == "graded-with-flags"
+    assert "draw_bar (killed)" in row["did_not_finish"]
+    assert "test_log_likelihood (not run)" in row["did_not_finish"]
+
+
+def test_a_test_cell_spinning_in_c_costs_one_timeout_and_only_its_points(graded):
+    record = _record(graded, "spin-in-test")
+    assert record["test_draw_bar"]["state"] == "killed"
+    assert record["decoder_forward"]["state"] == "not run"
+    cells = graded["report"]["spin-in-test"]["cells"]
+    assert cells["test_draw_bar"]["score"] == 0 and "Timeout" in cells["test_draw_bar"]["why"]
+    # the notebook already hung there: the verifier does not verify it a third time
+    assert not any("verified again" in n for n in graded["report"]["spin-in-test"]["notes"])
+
+
+@pytest.mark.parametrize(
+    ("student", "cell", "state"),
+    [
+        ("exit-top", "decoder_forward", "raised"),
+        ("os-exit-top", "count_decoder_parameters", "killed"),
+    ],
+)
+def test_a_notebook_that_stops_early_is_shown_as_not_finished(graded, student, cell, state):
+    row, report = graded["rows"][student], graded["report"][student]
+    assert report["run"][cell] == state, report["run"]
+    assert row["status"] == "graded-with-flags"
+    assert "did not run to the end" in row["flags"] and cell in row["flags"]
+    if state == "killed":
+        assert f"{cell} (killed)" in row["did_not_finish"]
+        assert "test_log_likelihood (not run)" in row["did_not_finish"]
+    assert cell in graded["run"].stdout  # the summary names it too
+    html = (graded["grading"] / "feedback" / student / A / f"{A}.html").read_text()
+    if state == "killed":
+        assert "NotRun" in html, "the feedback does not say which cells never ran"
+
+
+def test_a_renamed_answer_cell_is_matched_by_position_graded_and_flagged(graded):
+    row = graded["rows"]["renamed"]
+    assert float(row["score"]) == 6 and row["status"] == "graded-with-flags"
+    assert "'my_first_answer' was renamed; matched to 'draw_bar'" in row["flags"]
+
+
+def test_a_notebook_that_runs_to_the_end_is_shown_as_finished(graded):
+    row = graded["rows"]["ok"]
+    assert row["status"] == "graded" and row["did_not_finish"] == "", row
+    assert set(graded["report"]["ok"]["run"].values()) == {"finished"}
+
+
+def test_honest_top_level_constants_keep_full_marks_without_flags(graded):
+    row = graded["rows"]["honest"]
+    assert float(row["score"]) == 6 and row["status"] == "graded", row["flags"]
+    assert row["did_not_finish"] == ""
+
+
+def test_no_kernel_or_sandbox_of_the_run_is_left(graded):
+    assert _ours(graded["root"]) == []
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_stopping_the_command_stops_everything_it_started(tmp_path, how):
+    spin = {"spin": ({"draw_bar": SPIN + solution("draw_bar")}, None, 0)}
+    grading = _course(tmp_path, spin)
+    command = subprocess.Popen(
+        [sys.executable, "grade.py", A],
+        cwd=grading,
+        env=environment(DGMGRADE_CELL_TIMEOUT="300"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    kernel_started = time.monotonic() + 240
+    while not (grading / "autograded" / "spin").exists() or len(_ours(tmp_path)) < 3:
+        assert time.monotonic() < kernel_started, "the kernel never started"
+        assert command.poll() is None, command.stdout.read()
+        time.sleep(1)
+    time.sleep(3)  # the kernel is spinning now
+    command.send_signal(how)
+    out, _ = command.communicate(timeout=60)
+    assert command.returncode != 0
+    assert "stopped" in out, out[-2000:]
+    deadline = time.monotonic() + 10
+    while _ours(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _ours(tmp_path) == [], "processes of the stopped run are still alive"
