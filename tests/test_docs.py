@@ -19,12 +19,6 @@ from course import ROOT
 
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
-# Files the docs name that other branches of issue 10 add: the floor-1 Gaussian and quadrature
-# and the floor-3 per-datapoint inference (core), the explorer abstraction (widgets), the table
-# of symbols (lectures), the grading threat model (grading). Each must leave this list when its
-# branch lands: the test fails while a planned file exists.
-PLANNED = {
-}
 FLOORS = range(5)
 # Folders that hold everybody's files: a checkout made right inside one (/tmp/dgm-course) must
 # not make the course's own /tmp paths (the grading sandbox's) look like a neighbour's.
@@ -80,17 +74,8 @@ def test_the_module_map_names_every_module_of_dgmlab():
 
 def test_every_module_in_the_map_exists():
     documented, found = set(module_map()), module_files()
-    missing = documented - found - PLANNED
+    missing = documented - found
     assert not missing, f"docs/architecture.md's module map names missing files: {sorted(missing)}"
-
-
-def test_planned_files_are_named_in_the_docs_and_leave_the_list_when_they_land():
-    documented = set(module_map())
-    for planned in PLANNED:
-        if planned.startswith("dgmlab/"):
-            assert planned in documented, f"{planned} is planned but has no row in the module map"
-    landed = sorted(p for p in PLANNED if (ROOT / p).exists())
-    assert not landed, f"{landed} exist now: remove them from PLANNED in tests/test_docs.py"
 
 
 def test_package_inits_only_re_export():
@@ -125,8 +110,6 @@ def test_relative_links_resolve_inside_the_repository(page):
         resolved = (page.parent / file).resolve() if file else page
         where = f"{page.relative_to(ROOT)} links to {target}"
         assert resolved.is_relative_to(ROOT), f"{where}, outside the repository"
-        if resolved.relative_to(ROOT).as_posix() in PLANNED and not resolved.exists():
-            continue
         assert resolved.exists(), f"{where}, which does not exist"
         if anchor and resolved.suffix == ".md":
             headings = re.findall(r"^#+ (.+)$", resolved.read_text(), flags=re.MULTILINE)
