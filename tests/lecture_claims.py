@@ -204,6 +204,184 @@ CLAIMS: list[Claim] = [
         "mc_vs_s",
         r"on every one of the same-sample runs: True",
     ),
+    # ---- lecture 04
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"2 \\cdot 32 \+ 2 = " + _NUM + r"\$ numbers",
+        "phi_count",
+        r"count_parameters\(encoder\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"2 \\cdot 32 \+ 2 = " + _NUM + r"\$ numbers",
+        "phi_count",
+        r"by hand, H\(D \+ 1\) \+ 2L\(H \+ 1\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"The area it gains there is smaller than the area it loses elsewhere",
+        "curves",
+        r"gained less than lost: True",
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"so the identity below is a check",
+        "identity",
+        r"ELBO \+ KL = log p\(x\) for every column: True\nevery KL >= 0: True",
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"About \$\\mu \\approx " + _NUM,
+        "best",
+        r"bar in column 1 +best q: mu = " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"About \$\\mu \\approx [-\d.]+\$, \$\\sigma \\approx " + _NUM,
+        "best",
+        r"bar in column 1 +best q: mu = [-+\d.]+, sigma = " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"gives a gap of about " + _NUM + " nats",
+        "best",
+        r"bar in column 1 +best q: .*gap = " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"rises above the joint, for \$z\$ in \$\[" + _NUM,
+        "best",
+        r"blue above green \(red\) for z in \[" + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"rises above the joint, for \$z\$ in \$\[[-+\d.]+, " + _NUM,
+        "best",
+        r"blue above green \(red\) for z in \[[-+\d.]+, " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"rises above the joint, for \$z\$ in \$\[[-+\d.]+, [-+\d.]+\]\$ and \$\[\+?" + _NUM,
+        "best",
+        r"blue above green \(red\) for z in \[[-+\d.]+, [-+\d.]+\], \[\+?" + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"rises above the joint, for \$z\$ in \$\[[-+\d.]+, [-+\d.]+\]\$ and \$\[[-+\d.]+, \+?"
+        + _NUM,
+        "best",
+        r"blue above green \(red\) for z in \[[-+\d.]+, [-+\d.]+\], \[[-+\d.]+, \+?" + _NUM + r"\]",
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"only its area is bounded, and the area it gains there is smaller",
+        "best",
+        r"gained less than lost: True",
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"the mean ELBO went from " + _NUM,
+        "move_decoder",
+        r"step  0: mean ELBO " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"the mean ELBO went from [-\d.]+ to " + _NUM,
+        "move_decoder",
+        r"step 30: mean ELBO " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"the mean \$\\log p\(x\)\$ from " + _NUM,
+        "move_decoder",
+        r"step  0: mean ELBO [-\d.]+, mean log p\(x\) " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"the mean \$\\log p\(x\)\$ from [-\d.]+ to " + _NUM,
+        "move_decoder",
+        r"step 30: mean ELBO [-\d.]+, mean log p\(x\) " + _NUM,
+    ),
+    Claim(
+        "lectures/04_elbo.ipynb",
+        r"Both rose: over 30 steps",
+        "move_decoder",
+        r"both rose: True",
+    ),
+    # ---- lecture 05
+    Claim(
+        "lectures/05_reparameterization.ipynb",
+        r"score function is about " + _NUM + " times noisier",
+        "exact_variances",
+        r"f\(z\) = \(z - 2\)\^2 .*ratio score / pathwise " + _NUM,
+    ),
+    Claim(
+        "lectures/05_reparameterization.ipynb",
+        r"the score function's variance, " + _NUM + r", is \*below\*",
+        "exact_variances",
+        r"f\(z\) = cos z .*score function " + _NUM,
+    ),
+    Claim(
+        "lectures/05_reparameterization.ipynb",
+        r"is \*below\* the pathwise " + _NUM,
+        "exact_variances",
+        r"f\(z\) = cos z +exact Var\[g\]: pathwise " + _NUM,
+    ),
+    Claim(
+        "lectures/05_reparameterization.ipynb",
+        r"is \*below\* the pathwise",
+        "exact_variances",
+        r"for cos z the score function has the smaller variance: True",
+    ),
+    # ---- lecture 06
+    Claim(
+        "lectures/06_vae_practical.ipynb",
+        r"The ELBO alone stalls near " + _NUM + r" nats from \$-H\$",
+        "bars_numbers",
+        r"KL\(p_data \|\| p\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/06_vae_practical.ipynb",
+        r"\\mathrm\{KL\}\(p_\\text\{data\}\\,\\\|\\,p_\\theta\)\$, about " + _NUM + " nats",
+        "bars_numbers",
+        r"KL\(p_data \|\| p\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/06_vae_practical.ipynb",
+        r"about 0\.2 to 0\.3 nats, is what the \*Gaussian encoder\*",
+        "bars_numbers",
+        r"log p\(x\) - ELBO = 0\.[23]\d*\n",  # between 0.2 and 0.4: "0.2 to 0.3", rounded
+    ),
+    Claim(
+        "lectures/06_vae_practical.ipynb",
+        r"a \*\*control\*\* with the same " + _NUM + " steps",
+        "recipe_table",
+        r"steps: control " + _NUM,
+    ),
+    Claim(
+        "lectures/06_vae_practical.ipynb",
+        r"a \*\*control\*\* with the same " + _NUM + " steps",
+        "recipe_table",
+        r"steps: control \d+, recipe " + _NUM,
+    ),
+    Claim(
+        "lectures/06_vae_practical.ipynb",
+        r"the first gap .* shrinks and the second, \$\\log p\(x\) - \\text\{ELBO\}\$, grows",
+        "recipe_table",
+        r"first gap shrank: True\n.*second gap grew: True",
+    ),
+    Claim(
+        "lectures/06_vae_practical.ipynb",
+        r"Both should beat the uniform model by many nats",
+        "digits_eval",
+        r"the ELBO beats the uniform model by \d\d+\.\d+ nats",  # positive, at least 10
+    ),
+    Claim(
+        "lectures/06_vae_practical.ipynb",
+        r"the importance-sampled estimate should lie above the ELBO",
+        "digits_eval",
+        r"the IW estimate is above the ELBO by \d+\.\d+ nats",  # not negative
+    ),
 ]
 
 

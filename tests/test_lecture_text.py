@@ -3,7 +3,10 @@
 - Every "lecture NN" (also "Lecture NN", "lectures NN and MM", "lectures NN-MM") in a lecture,
   solution or exercise notebook names a lecture file that exists; "lecture NN, section M" (or
   "section M of lecture NN") names a section heading ``## M.`` that exists in that lecture, and
-  a bare "section M" in a lecture names one of its own headings.
+  a bare "section M" in a lecture names one of its own headings; a quoted title,
+  'lecture NN, section "Title"' or 'lecture NN (section "Title")', is a heading of lecture NN
+  (its number, like "3. ", left off), so renaming or moving a section away breaks no reference
+  silently.
 - Every lecture has, in this format (shared by all lectures so one test covers them): a markdown
   cell right after the title whose first line is ``## What you will learn``, then a bullet list;
   after its last code cell a markdown cell whose first line is ``## What you can now do``
@@ -136,6 +139,62 @@ def test_a_missing_lecture_or_section_is_found():
     assert len(problems.splitlines()) == 5, problems
     # in an exercise, a bare "section 2" is not looked up (but lecture 97 still is)
     assert len(cross_reference_problems(nb, False, lectures)) == 3
+
+
+_TITLED_SECTION = re.compile(r'\b[Ll]ecture\s+(\d{1,2})\s*(?:,|\()\s*section\s+"([^"]+)"')
+_HEADING = re.compile(r"^#+\s+(?:\d+\.\s+)?(.*?)\s*$", flags=re.M)
+
+
+def _lecture_titles() -> dict[int, set[str]]:
+    """Lecture number -> the titles of its markdown headings, their "M. " numbers left off."""
+    return {
+        int(path.name[:2]): {
+            m.group(1)
+            for c in nbformat.read(path, as_version=4).cells
+            if c.cell_type == "markdown"
+            for m in _HEADING.finditer(c.source)
+        }
+        for path in LECTURE_FILES
+        if re.match(r"\d\d_", path.name)
+    }
+
+
+def section_title_problems(nb, titles: dict[int, set[str]]) -> list[str]:
+    """Each 'lecture NN, section "Title"' in ``nb`` whose title is not a heading of lecture NN.
+
+    A missing lecture NN is cross_reference_problems' to report; here it has no titles.
+    """
+    problems = []
+    for n, cell in enumerate(nb.cells):
+        text = " ".join(cell.source.split())  # a reference may break across lines
+        for match in _TITLED_SECTION.finditer(text):
+            lecture, title = int(match.group(1)), match.group(2)
+            if lecture in titles and title not in titles[lecture]:
+                problems.append(
+                    f"cell {n}: {match.group(0)!r}: lecture {lecture:02d} has no such heading"
+                )
+    return problems
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=_id)
+def test_every_section_named_by_its_title_is_a_heading_of_that_lecture(path):
+    problems = section_title_problems(nbformat.read(path, as_version=4), _lecture_titles())
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+def test_a_section_title_that_is_not_a_heading_is_found():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            'As in lecture 01, section "The bars" and lecture 02 (section\n"Old title").'
+        ),
+        nbformat.v4.new_markdown_cell('lecture 01, section "The  bars"; lecture 97, section "X"'),
+    ]
+    titles = {1: {"The bars"}, 2: {"New title"}}
+    problems = section_title_problems(nb, titles)
+    assert len(problems) == 1 and "'lecture 02 (section \"Old title\"'" in problems[0], problems
+    # the titles are read from the lectures' headings, numbers left off
+    assert "The gap is a KL divergence" in _lecture_titles()[4]
 
 
 # ---- the three sections
