@@ -4,8 +4,9 @@ Discovery (no registration needed): every module ``dgmlab/widgets/<slug>.py`` an
 function in it named ``explore_*``. Each explorer is built once (arguments without defaults
 are filled by name: ``images``/``x`` get bar images, ``decoder`` the hand-set
 ``dgmlab.models.bar_decoder()`` with a 1-D latent, or, for an explorer that wants more latent
-dimensions, a small decoder with a 2-D latent); then every control in the returned box (an
-``Explorer``'s ``widget``: slider, log slider, dropdown, selection slider) is dragged: moved
+dimensions, a small decoder with a 2-D latent; ``models`` the hand-set decoder's
+probabilities); then every control in the returned box (an ``Explorer``'s ``widget``: slider,
+log slider, dropdown, selection slider) is dragged: moved
 through distinct settings in turn (a slider through evenly spaced values from 30% to 70% of
 its range, a menu through its options), so no move returns to the state before it and nothing
 can be served from a cache of that state.
@@ -49,6 +50,11 @@ def _fixtures(module, parameter: str, latent_dim: int = 1):
             return bar_decoder().double()  # the lectures explore it in float64
         torch.manual_seed(0)
         return GenerativeNetwork(latent_dim=latent_dim, data_dim=64, hidden_dims=(32,))
+    if parameter == "models":  # bar_manifold.explore_decoders: panel title -> z -> p(x | z)
+        from dgmlab.models import bar_decoder
+
+        decoder = bar_decoder()
+        return {"hand-set": lambda z: torch.sigmoid(decoder(z))}
     if parameter in ("images", "x"):
         from dgmlab.data import Bars
 

@@ -52,7 +52,9 @@ def _explorers():
 def _build(fn):
     """Call an explorer with the lecture's fixtures for its required arguments."""
     x, _ = Bars().sample(4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    fixtures = {"images": x, "x": x, "decoder": bar_decoder().double()}
+    hand_set = bar_decoder()
+    fixtures = {"images": x, "x": x, "decoder": bar_decoder().double(),
+                "models": {"hand-set": lambda z: torch.sigmoid(hand_set(z))}}  # fmt: skip
     kwargs = {
         p.name: fixtures[p.name]
         for p in inspect.signature(fn).parameters.values()

@@ -1,5 +1,9 @@
 """ipywidgets explorers for the lectures, one module per lecture.
 
+``bar_manifold`` (lecture 01: several models' pixel probabilities as z moves),
+``evidence_curve`` (02), ``jensen`` (03), ``elbo`` (04), ``reparameterization`` (05),
+``vae_practical`` (06).
+
 Every explorer is an ``explorer.Explorer``: named controls, an update function (the controls'
 values in, the plot's artists moved, numbers out) and a view. A lecture module holds the
 mathematics (plain functions the tests call headless) and a small plot class that makes its
