@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from test_wrong_answers import WRONG_CASES, Kernel, _cells
+from test_wrong_answers import WRONG_CASES, Kernel, _cells, _solution
 from wrong_answers import WRONG
 
 pytestmark = pytest.mark.xdist_group("wrong_answers")
@@ -37,11 +37,6 @@ def ready():
     yield kernels, done
     for kernel in kernels.values():
         kernel.close()
-
-
-def _solution(cells):
-    """Every answer cell of the solution: a slip replaces one function, the others stay right."""
-    return "\n".join(source for gid, source in cells.items() if f"test_{gid}" in cells)
 
 
 def _ready_kernel(ready, assignment, function):

@@ -46,13 +46,22 @@ def kernels():
         kernel.close()
 
 
+def _solution(cells):
+    """Every answer cell of the solution: a case replaces one function, the others stay right."""
+    return "\n".join(source for gid, source in cells.items() if f"test_{gid}" in cells)
+
+
 def _kernel(kernels, assignment):
     if assignment not in kernels:
         kernel = Kernel()
         error = kernel.run(_cells(assignment)["setup"])
         assert error is None, f"{assignment}: set-up cell failed: {error}"
         kernels[assignment] = kernel
-    return kernels[assignment]
+    kernel = kernels[assignment]
+    # Each case starts from the solution, not from what an earlier case left behind: under
+    # xdist another module's tests may run in between and the kernel be started afresh.
+    assert kernel.run(_solution(_cells(assignment))) is None, f"{assignment}: solution fails"
+    return kernel
 
 
 WRONG_CASES = [

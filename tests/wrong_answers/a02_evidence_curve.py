@@ -7,9 +7,6 @@ _LJ = "def log_joint(x, z, decoder):\n"
 _LE = "def log_evidence_by_quadrature(x, decoder, z, log_w):\n"
 _PD = "def posterior_density(x, decoder, z, log_w):\n"
 _AE = "def ascend_evidence(decoder, x, steps, lr):\n"
-_RIGHT_LJ = (
-    _LJ + "    return log_bernoulli_pairwise(x, decoder(z)) + log_standard_normal(z)\n"
-)  # restores a correct log_joint after a wrong one, for the later questions
 
 WRONG = {
     "log_joint": [
@@ -160,15 +157,15 @@ VALID = {
         "    return lik - 0.5 * torch.log(torch.tensor(2 * torch.pi)) - 0.5 * z[:, 0] ** 2",
     ],
     "log_evidence_by_quadrature": [
-        _RIGHT_LJ + _LE + "    return torch.logsumexp(log_joint(x, z, decoder) + log_w, dim=1)",
-        _RIGHT_LJ + _LE + "    a = log_joint(x, z, decoder) + log_w\n"
+        _LE + "    return torch.logsumexp(log_joint(x, z, decoder) + log_w, dim=1)",
+        _LE + "    a = log_joint(x, z, decoder) + log_w\n"
         "    m = a.max(-1, keepdim=True).values\n"
         "    return (m + torch.log(torch.exp(a - m).sum(-1, keepdim=True)))[:, 0]",
     ],
     "posterior_density": [
-        _RIGHT_LJ + _PD + "    lj = log_joint(x, z, decoder)\n"
+        _PD + "    lj = log_joint(x, z, decoder)\n"
         "    return torch.exp(lj - torch.logsumexp(lj + log_w, -1, keepdim=True))",
-        _RIGHT_LJ + _PD + "    lj = log_joint(x, z, decoder)\n"
+        _PD + "    lj = log_joint(x, z, decoder)\n"
         "    return torch.softmax(lj + log_w, -1) / log_w.exp()",
     ],
     "ascend_evidence": [
@@ -182,8 +179,7 @@ VALID = {
         "                p.add_(lr * g)\n"
         "    trace.append(log_evidence(x, decoder).mean().item())\n"
         "    return torch.tensor(trace)",
-        _RIGHT_LJ
-        + _LE
+        _LE
         + "    return torch.logsumexp(log_joint(x, z, decoder) + log_w, dim=-1)\n"
         + _AE
         + "    grid = simpson_grid()\n"
