@@ -4,11 +4,11 @@ An image is ``size x size`` binary pixels. To draw one:
 
     1. pick a column c with probability pi_c            (``column_probs``)
     2. switch on every pixel in column c: the template t_c
-    3. flip each pixel independently with probability eps   (``flip_prob``)
+    3. flip each pixel independently with probability rho   (``flip_prob``)
 
 so the data distribution is a mixture we can write down:
 
-    p_data(x) = sum_c pi_c prod_d eps^[x_d != t_cd] (1 - eps)^[x_d == t_cd]
+    p_data(x) = sum_c pi_c prod_d rho^[x_d != t_cd] (1 - rho)^[x_d == t_cd]
 
 Because p_data is known, so is its entropy H(p_data): no model can have an
 expected log-likelihood above -H(p_data). That is the yardstick for every model
@@ -66,7 +66,7 @@ class Bars:
     Args:
         size: images are ``size x size`` (default 4, as in the lecture).
         column_probs: pi, the probability of each column (default uniform).
-        flip_prob: eps, the probability that each pixel is flipped (default 0.05).
+        flip_prob: rho, the probability that each pixel is flipped (default 0.05).
     """
 
     size: int = 4
@@ -131,17 +131,17 @@ class Bars:
 
         distance: (..., C) float64. Returns (...,).
         """
-        D, eps = self.num_pixels, self.flip_prob
-        # log eps^d (1 - eps)^(D - d), with 0 * log 0 taken as 0
+        D, rho = self.num_pixels, self.flip_prob
+        # log rho^d (1 - rho)^(D - d), with 0 * log 0 taken as 0
         log_flip = (
-            torch.where(distance > 0, distance * math.log(eps), 0.0)
-            if eps > 0
+            torch.where(distance > 0, distance * math.log(rho), 0.0)
+            if rho > 0
             else (torch.where(distance > 0, -math.inf, 0.0))
         )
         keep = D - distance
         log_keep = (
-            torch.where(keep > 0, keep * math.log1p(-eps), 0.0)
-            if eps < 1
+            torch.where(keep > 0, keep * math.log1p(-rho), 0.0)
+            if rho < 1
             else (torch.where(keep > 0, -math.inf, 0.0))
         )
         log_pi = torch.log(self._pi.to(distance.device))  # (C,)
@@ -150,7 +150,7 @@ class Bars:
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Exact log p_data(x) for binary images.
 
-            log p_data(x) = logsumexp_c [ log pi_c + d_c log eps + (D - d_c) log(1 - eps) ]
+            log p_data(x) = logsumexp_c [ log pi_c + d_c log rho + (D - d_c) log(1 - rho) ]
 
         where d_c is the number of pixels where x differs from template c.
 

@@ -28,15 +28,15 @@ def bar_decoder(
     puts mass pi_c on bar c. One tanh unit per cut, h_c = tanh(sharpness (z - t_c)), and
 
         on_c(z) = (h_{c-1} - h_c) / 2   (with h_0 = 1, h_C = -1),   ~ 1 inside slice c, else ~ 0
-        logit_d(z) = a (2 on_{col(d)}(z) - 1),   a = log((1 - eps) / eps)
+        logit_d(z) = a (2 on_{col(d)}(z) - 1),   a = log((1 - rho) / rho)
 
-    so a pixel of the chosen column is on with probability 1 - eps and every other pixel
-    with probability eps, as in ``dgmlab.data.Bars``.
+    so a pixel of the chosen column is on with probability 1 - rho and every other pixel
+    with probability rho, as in ``dgmlab.data.Bars``.
 
     Args:
         column_probs: pi, the prior mass of each bar (default uniform); size entries.
         size: image side; C = size bars, D = size * size pixels.
-        flip_prob: eps in (0, 0.5).
+        flip_prob: rho, the probability that noise flips a pixel, in (0, 0.5).
         sharpness: how steep the switch from one bar to the next is (> 0).
 
     Returns:

@@ -54,7 +54,7 @@ WRONG = {
     "importance_estimates": [
         (
             _IE + _LOG_W + "    return torch.logsumexp(log_w, 0), log_w.mean(0)",
-            "left out the -log K",
+            "left out the -log S",
         ),
         (
             _IE + "    log_w = log_bernoulli(x, decoder(z)) + log_standard_normal(z)\n"
