@@ -172,3 +172,37 @@ def _stop(server: subprocess.Popen, lab: JupyterLab) -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+def solution_cells(assignment: str) -> dict[str, str]:
+    """grade_id -> source of every nbgrader cell of an assignment's solution notebook."""
+    (path,) = notebooks(SOLUTIONS / assignment)
+    nb = nbformat.read(path, as_version=4)
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if "nbgrader" in c.metadata
+    }
+
+
+def solution_answers(cells: dict[str, str]) -> str:
+    """Every answer cell of a solution, joined: a case replaces one function, the others stay
+    right."""
+    return "\n".join(source for gid, source in cells.items() if f"test_{gid}" in cells)
+
+
+class Kernel:
+    """A real Jupyter kernel with the course's environment, run cell by cell."""
+
+    def __init__(self):
+        from jupyter_client.manager import start_new_kernel
+
+        self.km, self.kc = start_new_kernel(kernel_name="python3", env=environment())
+
+    def run(self, code: str) -> tuple[str, str] | None:
+        """Execute code; return None on success, else (ename, evalue)."""
+        reply = self.kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+        content = reply["content"]
+        return None if content["status"] == "ok" else (content["ename"], content["evalue"])
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from test_wrong_answers import WRONG_CASES, Kernel, _cells, _solution
-from wrong_answers import WRONG
+from course import Kernel, solution_answers, solution_cells
+from wrong_answers import WRONG, WRONG_CASES
 
 pytestmark = pytest.mark.xdist_group("wrong_answers")
 
@@ -41,7 +41,7 @@ def ready():
 
 def _ready_kernel(ready, assignment, function):
     kernels, done = ready
-    cells = _cells(assignment)
+    cells = solution_cells(assignment)
     if assignment not in kernels:
         kernel = Kernel()
         assert kernel.run(cells["setup"]) is None, f"{assignment}: set-up cell failed"
@@ -49,7 +49,9 @@ def _ready_kernel(ready, assignment, function):
     kernel = kernels[assignment]
     if (assignment, function) not in done:
         visible, _ = split_test_cell(cells[f"test_{function}"])
-        assert kernel.run(_solution(cells)) is None, f"{assignment}: the solution does not define"
+        assert kernel.run(solution_answers(cells)) is None, (
+            f"{assignment}: the solution does not define"
+        )
         error = kernel.run(visible)
         assert error is None, f"{function}: the visible tests fail the solution: {error}"
         done.add((assignment, function))
@@ -58,7 +60,7 @@ def _ready_kernel(ready, assignment, function):
 
 def test_every_test_cell_has_a_hidden_block():
     for assignment in WRONG:
-        for grade_id, source in _cells(assignment).items():
+        for grade_id, source in solution_cells(assignment).items():
             if grade_id.startswith("test_"):
                 _, hidden = split_test_cell(source)
                 assert "grading_generator" in hidden, f"{assignment}:{grade_id}: no hidden inputs"
@@ -68,11 +70,11 @@ def test_every_test_cell_has_a_hidden_block():
 def test_hidden_tests_alone_catch_the_slip(ready, assignment, function, index):
     source, _ = WRONG[assignment][function][index]
     kernel = _ready_kernel(ready, assignment, function)
-    _, hidden = split_test_cell(_cells(assignment)[f"test_{function}"])
+    _, hidden = split_test_cell(solution_cells(assignment)[f"test_{function}"])
     seed = random.randrange(2**31)
     assert kernel.run(f"import os\nos.environ['DGMLAB_GRADING_SEED'] = '{seed}'") is None
     try:
-        assert kernel.run(_solution(_cells(assignment))) is None
+        assert kernel.run(solution_answers(solution_cells(assignment))) is None
         assert kernel.run(source) is None, "the wrong answer itself should define without error"
         error = kernel.run(hidden)
     finally:

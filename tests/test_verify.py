@@ -1,6 +1,8 @@
 """The out-of-process verifier (grading/dgmgrade) that decides every grade, on every assignment:
 the solution passes under many grading seeds, the untouched exercise fails every test, each
-wrong answer of the catalogue fails with its message, each valid alternative passes.
+wrong answer of the catalogue (tests/wrong_answers) fails with its message, each valid
+alternative passes. (tests/test_hidden_inputs.py adds that the hidden tests alone catch every
+wrong answer.)
 
 DGMLAB_TEST_VERIFY_SEEDS sets how many seeds the sweep uses (default 10 in CI; set 50 for the
 full sweep: all run in one
@@ -12,9 +14,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from course import EXERCISES, GRADING, SOLUTIONS, assignments, notebooks
+from course import EXERCISES, GRADING, SOLUTIONS, assignments, notebooks, solution_cells
 from dgmgrade import sandbox, verify
-from wrong_answers import VALID, WRONG
+from wrong_answers import VALID, VALID_CASES, WRONG, WRONG_CASES
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("verify")]
 
@@ -71,8 +73,13 @@ def catalogue():
     return out
 
 
-WRONG_CASES = [(a, f, i) for a, fs in WRONG.items() for f, cs in fs.items() for i in range(len(cs))]
-VALID_CASES = [(a, f, i) for a, fs in VALID.items() for f, cs in fs.items() for i in range(len(cs))]
+def test_catalogue_covers_every_graded_function():
+    """tests/wrong_answers has wrong answers and valid alternatives for every graded function."""
+    assert set(WRONG) == set(assignments()), "every assignment needs a tests/wrong_answers module"
+    for assignment in WRONG:
+        tested = {gid for gid in solution_cells(assignment) if gid.startswith("test_")}
+        assert {f"test_{f}" for f in WRONG[assignment]} == tested, assignment
+        assert {f"test_{f}" for f in VALID[assignment]} == tested, assignment
 
 
 @pytest.mark.parametrize(("assignment", "function", "index"), WRONG_CASES)

@@ -10,3 +10,7 @@ for _module in pkgutil.iter_modules(__path__):
     _catalogue = importlib.import_module(f"{__name__}.{_module.name}")
     WRONG[_catalogue.ASSIGNMENT] = _catalogue.WRONG
     VALID[_catalogue.ASSIGNMENT] = _catalogue.VALID
+
+# (assignment, function, index) of every case, for pytest.mark.parametrize
+WRONG_CASES = [(a, f, i) for a, fs in WRONG.items() for f, cs in fs.items() for i in range(len(cs))]
+VALID_CASES = [(a, f, i) for a, fs in VALID.items() for f, cs in fs.items() for i in range(len(cs))]
