@@ -34,9 +34,9 @@ from dgmlab.widgets.explorer import Explorer
 __all__ = ["REFINE_STEPS", "AmortizationView", "GapNumbers", "explore_amortization"]
 
 REFINE_STEPS = (0, 5, 10, 20, 50)  # the slider's stops: SVI steps from the encoder's q
-REFINE_LR = 0.05
+REFINE_LR = 0.02
 GAP_STEPS = 60  # amortization_gaps' ascent to q*, from the encoder's q or the posterior's moments
-REFINE_SAMPLES = 8  # samples of z per refinement step
+REFINE_SAMPLES = 16  # samples of z per refinement step
 COLORS = {"posterior": "tab:green", "best": "tab:orange", "encoder": "tab:blue", "refined": "red"}
 
 
