@@ -167,7 +167,8 @@ class AmortizationGaps(NamedTuple):
         log p(x) - ELBO(q_phi) = [log p(x) - ELBO(q*)] + [ELBO(q*) - ELBO(q_phi)]
                                =  approximation gap     +  amortization gap
 
-    q* is the best Gaussian for x alone (``best_gaussian``); every ELBO is by quadrature.
+    q* is the best Gaussian for x alone (found as ``amortization_gaps`` says); every ELBO is
+    by quadrature.
 
     Attributes:
         log_p_x, elbo_best, elbo_encoder: (B,) in nats.
