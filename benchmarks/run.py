@@ -31,6 +31,7 @@ ITEMS = {
     "widgets": "benchmarks.widgets",
     "gpu": "benchmarks.gpu",
     "compile": "benchmarks.compiled",
+    "amortization": "benchmarks.amortization",
 }
 SCHEMA = 1
 

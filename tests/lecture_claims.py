@@ -382,6 +382,49 @@ CLAIMS: list[Claim] = [
         "digits_eval",
         r"the IW estimate is above the ELBO by \d+\.\d+ nats",  # not negative
     ),
+    # lecture 07
+    Claim(
+        "lectures/07_amortization.ipynb",
+        r"the ELBO rises by several nats",
+        "svi_steps",
+        r"SVI raised the ELBO by (?:[3-9]|\d\d+)\.\d+ nats in 300 steps",
+    ),
+    Claim(
+        "lectures/07_amortization.ipynb",
+        r"the encoder's single forward pass lands closer to .* than 300 steps",
+        "encoder_one",
+        r"one forward pass beats 300 SVI steps: True",
+    ),
+    Claim(
+        "lectures/07_amortization.ipynb",
+        r"Both gaps are zero or positive for every image",
+        "gaps",
+        r"every gap >= 0: True",
+    ),
+    Claim(
+        "lectures/07_amortization.ipynb",
+        r"per image they add up to the encoder's whole gap",
+        "gaps",
+        r"the two add up to the total: True",
+    ),
+    Claim(
+        "lectures/07_amortization.ipynb",
+        r"the amortization gap should shrink with both width and training",
+        "close_amortization",
+        r"more steps shrink it: True; a wider encoder shrinks it: True",
+    ),
+    Claim(
+        "lectures/07_amortization.ipynb",
+        r"A few steps recover part of the amortization gap, not all of it",
+        "semi_bars",
+        r"50 steps close [1-9]\d?% of the amortization gap\nstill above q\* on average: True",
+    ),
+    Claim(
+        "lectures/07_amortization.ipynb",
+        r"so refinement cannot buy a full nat",
+        "digits",
+        r"at least 1 nat: met False",
+    ),
 ]
 
 
