@@ -1,5 +1,6 @@
 """Assignment 07: plausible wrong answers (source, hint in the failure message) and valid
-alternatives, per graded function. Used by tests/test_wrong_answers.py."""
+alternatives, per graded function. Graded by tests/test_verify.py
+(through the grader) and tests/test_hidden_inputs.py (the hidden tests alone)."""
 
 ASSIGNMENT = "07_amortization"
 
