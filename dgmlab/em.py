@@ -157,6 +157,7 @@ def fit_em(
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float64,
     keep_snapshots: bool = False,
+    restarts: int = 1,
 ) -> EMResult:
     """Fit a mixture by EM from a random hard assignment of the images to components.
 
@@ -172,19 +173,34 @@ def fit_em(
         generator: an optional CPU ``torch.Generator`` for the initial assignment.
         dtype: the parameters' dtype (float64 keeps the monotonicity visible to 1e-12).
         keep_snapshots: also return the mixture after each iteration (for figures).
+        restarts: run EM this many times from different starts (drawn one after another
+            from ``generator``) and keep the run with the highest final objective: EM climbs
+            to a local maximum, and a start that merges two components can stay there.
 
     Returns:
         ``EMResult(mixture, log_likelihood, objective, snapshots)``.
     """
     C = checks.positive_int("num_components", num_components)
     checks.positive_int("iterations", iterations, minimum=0)
+    checks.positive_int("restarts", restarts)
     checks.tensor("x", x, ndim=2, floating=num_levels is None, shape_hint="(N, D)")
     N = x.shape[0]
     if N == 0:
         raise ValueError("x must hold at least one image, found shape (0, D)")
-    start = torch.randint(C, (N,), generator=generator)
-    r = F.one_hot(start, C).to(dtype=dtype, device=x.device)  # (N, C)
-    mixture = m_step(x, r, num_levels=num_levels, alpha=alpha)
+    best = None
+    for _ in range(restarts):
+        start = torch.randint(C, (N,), generator=generator)
+        r = F.one_hot(start, C).to(dtype=dtype, device=x.device)  # (N, C)
+        run = _climb(x, m_step(x, r, num_levels=num_levels, alpha=alpha), iterations,
+                     num_levels, alpha, keep_snapshots)  # fmt: skip
+        if best is None or run.objective[-1] > best.objective[-1]:
+            best = run
+    return best
+
+
+def _climb(x, mixture, iterations, num_levels, alpha, keep_snapshots) -> EMResult:
+    """EM's loop from one starting mixture (see ``fit_em``)."""
+    N = x.shape[0]
     log_likelihood, objective, snapshots = [], [], []
     for t in range(iterations + 1):
         r, log_p_x = e_step(mixture, x)

@@ -124,6 +124,7 @@ def test_em_never_decreases_and_recovers_the_bar_columns():
     bars = Bars(column_probs=[0.1, 0.2, 0.3, 0.4])
     x, _ = bars.sample(3000, generator=torch.Generator().manual_seed(0))
     fit = fit_em(x, 4, iterations=30, alpha=0.1, generator=torch.Generator().manual_seed(0))
+    assert len(fit.objective) == 31
     for a, b in zip(fit.objective, fit.objective[1:], strict=False):
         assert b >= a - 1e-10  # the MAP objective: guaranteed
     for a, b in zip(fit.log_likelihood, fit.log_likelihood[1:], strict=False):
@@ -195,3 +196,13 @@ def test_huffman_small_cases_and_errors():
         code.decode("11")
     with pytest.raises(ValueError, match="x must be binary"):
         binary_index(torch.tensor([[0, 2]]))
+
+
+def test_restarts_keep_the_best_run():
+    x, _ = Bars().sample(100, generator=torch.Generator().manual_seed(100))
+    g = torch.Generator().manual_seed(7)  # four single runs draw their starts one after another
+    singles = [fit_em(x, 4, iterations=20, generator=g).objective[-1] for _ in range(4)]
+    best = fit_em(x, 4, iterations=20, generator=torch.Generator().manual_seed(7), restarts=4)
+    assert best.objective[-1] == max(singles) and len(set(singles)) > 1
+    with pytest.raises(ValueError, match="restarts must be >= 1"):
+        fit_em(x, 4, restarts=0)
