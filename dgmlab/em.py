@@ -99,18 +99,27 @@ def m_step(
             f"x and r must have one row per image, found x {tuple(x.shape)} and r {tuple(r.shape)}"
         )
     checks.same_device(x=x, r=r)
+    return _m_step(_features(x, num_levels, r.dtype), r, x.shape[1], num_levels, alpha)
+
+
+def _features(x: torch.Tensor, num_levels: int | None, dtype: torch.dtype) -> torch.Tensor:
+    """x as counts: the pixels (N, D) for binary data, the one-hot levels (N, D K) otherwise."""
+    if num_levels is None:
+        return x.to(dtype)
+    return F.one_hot(x, num_levels).to(dtype).reshape(x.shape[0], -1)
+
+
+def _m_step(f: torch.Tensor, r: torch.Tensor, D: int, num_levels, alpha: float) -> Mixture:
+    """The M-step from the features of ``_features`` (computed once per fit)."""
     N, C = r.shape
-    D = x.shape[1]
     N_c = r.sum(0)  # (C,)
     pi = (N_c + alpha) / (N + C * alpha)
+    counts = r.T @ f  # (C, D) on-counts, or (C, D K) level counts, weighted by r
     if num_levels is None:
-        on = r.T @ x.to(r.dtype)  # (C, D): expected count of x_d = 1 in component c
-        theta = (on + alpha) / (N_c[:, None] + 2 * alpha)
+        theta = (counts + alpha) / (N_c[:, None] + 2 * alpha)
         return BernoulliMixture(pi, theta)
     K = num_levels
-    one_hot = F.one_hot(x, K).to(r.dtype).reshape(N, D * K)  # (N, D K)
-    counts = (r.T @ one_hot).reshape(C, D, K)  # expected count of x_d = k in component c
-    theta = (counts + alpha) / (N_c[:, None, None] + K * alpha)
+    theta = (counts.reshape(C, D, K) + alpha) / (N_c[:, None, None] + K * alpha)
     return CategoricalMixture(pi, theta)
 
 
@@ -191,24 +200,27 @@ def fit_em(
     for _ in range(restarts):
         start = torch.randint(C, (N,), generator=generator)
         r = F.one_hot(start, C).to(dtype=dtype, device=x.device)  # (N, C)
-        run = _climb(x, m_step(x, r, num_levels=num_levels, alpha=alpha), iterations,
+        f = _features(x, num_levels, dtype)  # (N, F), once: every step is two matrix products
+        run = _climb(f, m_step(x, r, num_levels=num_levels, alpha=alpha), iterations,
                      num_levels, alpha, keep_snapshots)  # fmt: skip
         if best is None or run.objective[-1] > best.objective[-1]:
             best = run
     return best
 
 
-def _climb(x, mixture, iterations, num_levels, alpha, keep_snapshots) -> EMResult:
-    """EM's loop from one starting mixture (see ``fit_em``)."""
-    N = x.shape[0]
+def _climb(f, mixture, iterations, num_levels, alpha, keep_snapshots) -> EMResult:
+    """EM's loop from one starting mixture, on the data's features (see ``fit_em``)."""
+    N, D = f.shape[0], mixture.num_pixels
     log_likelihood, objective, snapshots = [], [], []
     for t in range(iterations + 1):
-        r, log_p_x = e_step(mixture, x)
+        log_joint = mixture.pi.log() + mixture.component_log_prob_of_features(f)  # (N, C)
+        log_p_x = torch.logsumexp(log_joint, dim=-1)  # (N,)
+        r = (log_joint - log_p_x[:, None]).exp()  # the E-step, as in e_step
         ll = float(log_p_x.mean())
         log_likelihood.append(ll)
         objective.append(ll + float(log_prior(mixture, alpha)) / N)
         if keep_snapshots:
             snapshots.append(mixture)
         if t < iterations:
-            mixture = m_step(x, r, num_levels=num_levels, alpha=alpha)
+            mixture = _m_step(f, r, D, num_levels, alpha)
     return EMResult(mixture, log_likelihood, objective, snapshots)

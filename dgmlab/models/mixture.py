@@ -50,12 +50,17 @@ class _ProductMixture:
     def _check_x(self, x: object) -> torch.Tensor:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _component_log_prob(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+    def features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - overridden
+        """x as the (B, F) matrix that log p(x | c) is linear in (unchecked)."""
+        raise NotImplementedError
+
+    def component_log_prob_of_features(self, f: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """log p(x | c) from ``features(x)``: (B, F) -> (B, C); EM computes the features once."""
         raise NotImplementedError
 
     def component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x | c) for every image and component: (B, D) -> (B, C)."""
-        return self._component_log_prob(self._check_x(x))
+        return self.component_log_prob_of_features(self.features(self._check_x(x)))
 
     def log_joint(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x, c) = log pi_c + log p(x | c): (B, D) -> (B, C)."""
@@ -126,10 +131,13 @@ class BernoulliMixture(_ProductMixture):
         checks.same_device(x=x, theta=self.theta)
         return x
 
-    def _component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.to(self.theta.dtype)
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The pixels themselves, in theta's dtype: (B, D)."""
+        return x.to(self.theta.dtype)
+
+    def component_log_prob_of_features(self, f: torch.Tensor) -> torch.Tensor:
         # two matrix products: (B, D) @ (D, C), every term <= 0
-        return x @ self.theta.log().T + (1.0 - x) @ torch.log1p(-self.theta).T  # (B, C)
+        return f @ self.theta.log().T + (1.0 - f) @ torch.log1p(-self.theta).T  # (B, C)
 
     def _sample_given(self, c: torch.Tensor, generator) -> torch.Tensor:
         theta = self.theta.detach().to("cpu", torch.float64)[c]  # (n, D)
@@ -187,10 +195,14 @@ class CategoricalMixture(_ProductMixture):
         checks.same_device(x=x, theta=self.theta)
         return x
 
-    def _component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        B, (C, D, K) = x.shape[0], self.theta.shape
-        one_hot = F.one_hot(x, K).to(self.theta.dtype).reshape(B, D * K)  # (B, D K)
-        return one_hot @ self.theta.log().reshape(C, D * K).T  # (B, C)
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The one-hot levels, flattened: (B, D K), in theta's dtype."""
+        B, (_, D, K) = x.shape[0], self.theta.shape
+        return F.one_hot(x, K).to(self.theta.dtype).reshape(B, D * K)
+
+    def component_log_prob_of_features(self, f: torch.Tensor) -> torch.Tensor:
+        C, D, K = self.theta.shape
+        return f @ self.theta.log().reshape(C, D * K).T  # (B, C)
 
     def _sample_given(self, c: torch.Tensor, generator) -> torch.Tensor:
         C, D, K = self.theta.shape
