@@ -31,6 +31,7 @@ ITEMS = {
     "widgets": "benchmarks.widgets",
     "gpu": "benchmarks.gpu",
     "compile": "benchmarks.compiled",
+    "maximum_likelihood": "benchmarks.maximum_likelihood",
 }
 SCHEMA = 1
 
