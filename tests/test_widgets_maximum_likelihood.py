@@ -47,10 +47,18 @@ def test_mean_images_of_levels_are_the_expected_level_scaled():
 
 def test_explorer_slider_steps_em(fit_and_images):
     fit, x_show = fit_and_images
-    explorer = explore_em(fit, x_show)
+    explorer = explore_em(x_show, fit)
     assert explorer.controls["iteration"].max == 6
     explorer.set(iteration=6)
     assert explorer.result["log_likelihood"] == fit.log_likelihood[-1]
     assert "iteration 6" in explorer.readout.value
     with pytest.raises(ValueError, match="keep_snapshots"):
         EMPlot(fit._replace(snapshots=[]), x_show)
+
+
+def test_explorer_fits_the_shown_images_when_given_no_fit():
+    x, _ = Bars().sample(6, generator=torch.Generator().manual_seed(2))
+    explorer = explore_em(x, num_components=2)
+    assert explorer.controls["iteration"].max == 20
+    fit = explorer.plot.fit
+    assert fit.mixture.num_components == 2 and len(fit.snapshots) == 21

@@ -10,7 +10,7 @@ iteration t, so a move costs a few array copies:
 
     plot = EMPlot(fit, x_show, neg_entropy=-bars.entropy())
     plot.update(3)                        # plain function: numbers for iteration 3
-    explore_em(fit, x_show, neg_entropy)  # the same on an ipywidgets slider
+    explore_em(x_show, fit, neg_entropy)  # the same on an ipywidgets slider
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 from matplotlib.figure import Figure
 
 from dgmlab import checks
-from dgmlab.em import EMResult
+from dgmlab.em import EMResult, fit_em
 from dgmlab.models.mixture import BernoulliMixture
 from dgmlab.plots import image_side
 from dgmlab.widgets.explorer import Explorer
@@ -121,11 +121,26 @@ class EMPlot:
         return [*self.component_images, *titles, self.resp_image, self.marker]
 
 
-def explore_em(fit: EMResult, x_show: torch.Tensor, neg_entropy=None) -> Explorer:
-    """An ipywidgets explorer: a slider over EM's iterations drives ``EMPlot.update``."""
+def explore_em(
+    x: torch.Tensor,
+    fit: EMResult | None = None,
+    neg_entropy: float | None = None,
+    num_components: int = 4,
+) -> Explorer:
+    """An ipywidgets explorer: a slider over EM's iterations drives ``EMPlot.update``.
+
+    Args:
+        x: (B, D) the images whose responsibilities are shown (B <= 12).
+        fit: an ``EMResult`` with snapshots; None fits ``num_components`` to x itself
+            (20 iterations, seed 0), for a quick look.
+        neg_entropy: -H(p_data), drawn under the log-likelihood curve, or None.
+    """
     import ipywidgets as widgets
 
-    plot = EMPlot(fit, x_show, neg_entropy)
+    if fit is None:
+        fit = fit_em(x, num_components, iterations=20, keep_snapshots=True,
+                     generator=torch.Generator().manual_seed(0))  # fmt: skip
+    plot = EMPlot(fit, x, neg_entropy)
     last = len(fit.snapshots) - 1
     slider = widgets.IntSlider(value=0, min=0, max=last, step=1, description="iteration")
 
