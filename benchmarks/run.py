@@ -32,6 +32,7 @@ ITEMS = {
     "gpu": "benchmarks.gpu",
     "compile": "benchmarks.compiled",
     "amortization": "benchmarks.amortization",
+    "maximum_likelihood": "benchmarks.maximum_likelihood",
 }
 SCHEMA = 1
 

@@ -68,18 +68,28 @@ def expected_log_likelihood(model_or_decoder, bars: Bars | None = None) -> float
 
     Args:
         model_or_decoder: a ``VAE`` (its decoder is used) or a decoder mapping z (G, 1)
-            to Bernoulli logits (G, D); the latent must be 1-D (quadrature).
+            to Bernoulli logits (G, D); the latent must be 1-D (quadrature). Or a model
+            with an exact ``log_prob(x)`` (B, D) -> (B,) and no decoder (a ``BernoulliMixture``).
         bars: the data distribution (default ``Bars()``, 4x4 with 5% flips).
 
     Returns:
         nats, in float64 arithmetic over the images; compare with ``-bars.entropy()``.
     """
     bars = Bars() if bars is None else bars
-    decoder = _decoder_of(model_or_decoder)
-    images = all_images(bars.num_pixels, _device_of(decoder))  # (2^D, D)
+    if hasattr(model_or_decoder, "log_prob") and not hasattr(model_or_decoder, "decoder"):
+        log_p = model_or_decoder.log_prob  # exact already: no quadrature
+        device = getattr(getattr(model_or_decoder, "theta", None), "device", None)
+    else:
+        decoder = _decoder_of(model_or_decoder)
+        device = _device_of(decoder)
+
+        def log_p(x: torch.Tensor) -> torch.Tensor:
+            return log_evidence(x, decoder)
+
+    images = all_images(bars.num_pixels, device)  # (2^D, D)
     with torch.no_grad():
         p_data = bars.log_prob(images).double().exp()  # (2^D,)
-        log_p_x = torch.cat([log_evidence(x, decoder) for x in images.split(_CHUNK)])
+        log_p_x = torch.cat([log_p(x) for x in images.split(_CHUNK)])
     return float((p_data * log_p_x.double()).sum())
 
 

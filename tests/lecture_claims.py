@@ -484,3 +484,43 @@ def check_claims(path: str | Path, executed_nb, claims: list[Claim] | None = Non
     for claim in mine:
         check_claim(claim, executed_nb)
     return len(mine)
+
+
+# lecture 09
+_L09 = "lectures/09_maximum_likelihood_and_em.ipynb"
+CLAIMS += [
+    Claim(_L09, r"mixture is " + _NUM + r" nats from the data", "kl_exact",
+          r"KL\(p_data \|\| p_theta\) += " + _NUM),
+    Claim(_L09, r"its expected log-likelihood, " + _NUM + r" nats", "kl_exact",
+          r"E_p_data\[log p_theta\(x\)\] = " + _NUM),
+    Claim(_L09, r"= " + _NUM + r"\$ nats\.", "kl_exact", r"-H\(p_data\) += " + _NUM),
+    Claim(_L09, r"With 20 images the training estimate is " + _NUM, "kl_vs_n",
+          r"\n +20 +[\d.]+ +" + r"([-+]?\d+\.\d+)"),
+    Claim(_L09, r"while the exact KL is " + _NUM + " nats", "kl_vs_n", r"\n +20 +" + _NUM),
+    Claim(_L09, r"with 10000 images the exact KL is " + _NUM, "kl_vs_n", r"10000 +" + _NUM),
+    Claim(_L09, r"0\.0027 nats and the estimate " + _NUM, "kl_vs_n",
+          r"10000 +[\d.]+ +([-+]?\d+\.\d+)"),
+    Claim(_L09, r"The code spends " + _NUM + " bits per image", "huffman",
+          r"measured: " + _NUM + " bits per image"),
+    Claim(_L09, r"images decode back exactly", "huffman", r"equal the sent ones: True"),
+    Claim(_L09, r"over the same images \(" + _NUM + r" bits\)", "huffman",
+          r"mean -log2 p_theta\(x\) over those images: " + _NUM),
+    Claim(_L09, r"beat \$H\(p_\\text\{data\}\) = " + _NUM + r"\$ bits", "huffman",
+          r"H\(p_data\) = " + _NUM + " bits"),
+    Claim(_L09, r"ends at " + _NUM + " nats per training", "em_bars",
+          r"iterations: " + _NUM + " nats on the training"),
+    Claim(_L09, r"The log-likelihood climbs in a handful", "em_bars",
+          r"log-likelihood never decreased: True"),
+    Claim(_L09, r"test NLL of " + _NUM + r" nats", "em_digits", r"test NLL " + _NUM + " nats"),
+    Claim(_L09, r"independent pixels \(" + _NUM + r"\)", "em_digits",
+          r"\(C = 1\): test NLL " + _NUM),
+    Claim(_L09, r"training NLL, " + _NUM + " nats", "em_digits", r"train " + _NUM),
+    Claim(_L09, r"climbed " + _NUM + " nats and never went down", "em_digits",
+          r"log-likelihood never decreased: True \(total climb " + _NUM + " nats"),
+    Claim(_L09, r"only that sum can never decrease \(the cell checks it", "em_digits",
+          r"log prior never decreased: True"),
+    Claim(_L09, r"the VAE's as " + _NUM + " nats", "vae_vs_em_plot",
+          r"ELBO\(q_phi\) += " + _NUM + " nats"),
+    Claim(_L09, r"mixture's gap prints as zero to the sixth decimal", "vae_vs_em_plot",
+          r"ELBO\(q = p\(c \| x\)\) = -?0\.000000 nats"),
+]  # fmt: skip

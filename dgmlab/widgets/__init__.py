@@ -2,7 +2,8 @@
 
 ``bar_manifold`` (lecture 01: several models' pixel probabilities as z moves),
 ``evidence_curve`` (02), ``jensen`` (03), ``elbo`` (04), ``reparameterization`` (05),
-``vae_practical`` (06), ``amortization`` (07: the posterior, q* and the encoder's q).
+``vae_practical`` (06), ``amortization`` (07: the posterior, q* and the encoder's q),
+``maximum_likelihood`` (09: EM's iterations stepped).
 
 Every explorer is an ``explorer.Explorer``: named controls, an update function (the controls'
 values in, the plot's artists moved, numbers out) and a view. A lecture module holds the
