@@ -31,6 +31,7 @@ ITEMS = {
     "widgets": "benchmarks.widgets",
     "gpu": "benchmarks.gpu",
     "compile": "benchmarks.compiled",
+    "importance_weighting": "benchmarks.importance_weighting",
 }
 SCHEMA = 1
 
