@@ -40,7 +40,8 @@ __all__ = [
     "importance_numbers",
 ]
 
-NUM_DRAWS = 300  # draws of L_K behind the histogram
+NUM_DRAWS = 300  # draws of L_K behind the histogram, at most
+MAX_ROWS = 20_000  # the explorer draws at most this many z per update (K * draws): live
 Z_RANGE, NUM_POINTS = (-5.0, 5.0), 1001
 BLUE, GREEN, RED = "tab:blue", "tab:green", "tab:red"
 
@@ -72,6 +73,7 @@ def importance_numbers(
     num_samples: int,
     num_draws: int = NUM_DRAWS,
     seed: int = 0,
+    exact: tuple[float, float] | None = None,
 ) -> ImportanceNumbers:
     """K importance samples for one image x (D,), their weights, and num_draws values of L_K.
 
@@ -87,6 +89,8 @@ def importance_numbers(
         num_samples: K.
         num_draws: independent draws of L_K for the spread (>= 2).
         seed: seeds the one draw shown and, after it, the num_draws others.
+        exact: (log p(x), ELBO) if already known (the view caches them per image); else
+            computed by quadrature (``evidence.exact_elbo``).
     """
     checks.tensor("x", x, ndim=1, shape_hint="(D,)")
     K = checks.positive_int("num_samples", num_samples)
@@ -98,14 +102,16 @@ def importance_numbers(
         z = gaussian._rsample(mu, sigma, K, torch.Generator().manual_seed(seed))[:, 0, 0]  # (K,)
         log_w = log_importance_weights(xb, encoder, decoder, K, generator)[:, 0]  # (K,)
         many = log_importance_weights(xb.expand(R, -1), encoder, decoder, K, generator)  # (K, R)
-        exact = exact_elbo(xb, decoder, mu, sigma)
+        if exact is None:
+            out = exact_elbo(xb, decoder, mu, sigma)
+            exact = (float(out.log_p_x[0]), float(out.elbo[0]))
     return ImportanceNumbers(
         z=z,
         weights=torch.softmax(log_w, dim=0),
         bound=float(log_mean_exp(log_w)),
         draws=log_mean_exp(many, dim=0),
-        log_p_x=float(exact.log_p_x[0]),
-        elbo=float(exact.elbo[0]),
+        log_p_x=exact[0],
+        elbo=exact[1],
     )
 
 
@@ -161,11 +167,17 @@ class ImportanceView:
         )
         self.ax_z.set_xlim(max(lo, Z_RANGE[0]), min(hi, Z_RANGE[1]))
         self.ax_z.set_ylim(0, 1.15 * max(float(density.max()), float(q.max())))
+        with torch.no_grad():
+            out = exact_elbo(x[None], self.decoder, mu, sigma)
+        self.exact = (float(out.log_p_x[0]), float(out.elbo[0]))
         self._range = None  # the histogram's x range follows K = 1 for this image
 
     def update(self, num_samples: int, seed: int = 0) -> ImportanceNumbers:
         """Redraw for K = num_samples, draw number ``seed``; return the numbers."""
-        out = importance_numbers(self.x, self.encoder, self.decoder, num_samples, seed=seed)
+        draws = min(NUM_DRAWS, max(20, MAX_ROWS // int(num_samples)))
+        out = importance_numbers(
+            self.x, self.encoder, self.decoder, num_samples, draws, seed, self.exact
+        )
         z, w = out.z.numpy(), out.weights.numpy()
         self.stems.set_segments([[(a, 0.0), (a, b)] for a, b in zip(z, w, strict=True)])
         self.weight_ax.set_ylim(0, 1.05 * max(float(w.max()), 1e-3))
@@ -174,7 +186,9 @@ class ImportanceView:
             f"{1.0 / float((out.weights**2).sum()):.1f}"
         )
         if self._range is None:  # wide enough for K = 1's spread, which is the widest
-            one = importance_numbers(self.x, self.encoder, self.decoder, 1, seed=1)
+            one = importance_numbers(
+                self.x, self.encoder, self.decoder, 1, seed=1, exact=self.exact
+            )
             low = float(one.draws.quantile(0.02))
             self._range = (min(low, out.elbo) - 0.2, out.log_p_x + 0.3)
         lo, hi = self._range
