@@ -29,7 +29,7 @@ from dgmlab.data import digits_splits
 from dgmlab.densities import log_categorical
 from dgmlab.models import CategoricalGenerativeNetwork, InferenceNetwork
 
-TRAIN_K = 5  # importance samples per image in the IWAE's training loss
+TRAIN_K = 10  # importance samples per image in the IWAE's training loss
 TARGET_MARGIN = 0.5  # nats: IWAE's test NLL at least this much below the VAE's
 LATENT, HIDDEN = 16, (256, 256)
 
