@@ -111,8 +111,14 @@ def bars(config: Config, result: Result) -> None:
     )
 
 
-def _train_digits(x_train, x_val, encoder, decoder, log_likelihood, scale, config):
-    """Adam on -ELBO with a wall-clock budget, keeping the parameters with the best val -ELBO."""
+def _train_digits(x_train, x_val, encoder, decoder, log_likelihood, scale, config, loss=None):
+    """Adam on -ELBO with a wall-clock budget, keeping the parameters with the best val -ELBO.
+
+    ``loss``, if given, replaces -ELBO both as the training loss and as the validation number
+    that picks the kept parameters: ``loss(x, encode, decoder, log_likelihood)`` -> a scalar,
+    e.g. ``-iwae_bound(x, encode, decoder, K, log_likelihood=log_likelihood).mean()``
+    (benchmarks/importance_weighting.py trains both models with this one loop).
+    """
     model = torch.nn.ModuleList([encoder, decoder])
     encode = lambda x: encoder(x / scale)  # noqa: E731 - inputs in [0, 1] for the encoder
     best = {"val": math.inf, "state": None, "epoch": 0}
@@ -121,6 +127,9 @@ def _train_digits(x_train, x_val, encoder, decoder, log_likelihood, scale, confi
     start = time.perf_counter()
 
     def evaluate() -> dict[str, float]:
+        if loss is not None:
+            with torch.no_grad():
+                return {"val": float(loss(x_val, encode, decoder, log_likelihood))}
         return {"val": float(-elbo(x_val, encode, decoder, log_likelihood=log_likelihood).mean())}
 
     def callback(epoch, history) -> bool:
@@ -129,12 +138,14 @@ def _train_digits(x_train, x_val, encoder, decoder, log_likelihood, scale, confi
             best.update(val=val, state=copy.deepcopy(model.state_dict()), epoch=epoch)
         return time.perf_counter() - start > budget or epoch - best["epoch"] > patience
 
-    def loss(xb: torch.Tensor) -> torch.Tensor:
+    def batch_loss(xb: torch.Tensor) -> torch.Tensor:
+        if loss is not None:
+            return loss(xb, encode, decoder, log_likelihood)
         return -elbo(xb, encode, decoder, log_likelihood=log_likelihood).mean()
 
     history = fit(
         model,
-        loss,
+        batch_loss,
         x_train,
         epochs=10_000,
         batch_size=64,

@@ -33,6 +33,7 @@ ITEMS = {
     "compile": "benchmarks.compiled",
     "amortization": "benchmarks.amortization",
     "maximum_likelihood": "benchmarks.maximum_likelihood",
+    "importance_weighting": "benchmarks.importance_weighting",
 }
 SCHEMA = 1
 

@@ -189,6 +189,58 @@ def iwae_bound(
     Returns:
         (B,) L_K(x) in nats.
     """
+    log_w = log_importance_weights(
+        x, encoder, decoder, num_samples, generator, log_likelihood, chunk_size
+    )  # (K, B)
+    return log_mean_exp(log_w, dim=0)  # (B,)
+
+
+def log_mean_exp(a: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """log (1/K) sum_k exp(a_k) along ``dim``, computed stably.
+
+        log_mean_exp(a) = m + log (1/K) sum_k exp(a_k - m),   m = max_k a_k
+
+    (``torch.logsumexp`` does the shift; exp(a_k) itself may under- or overflow.)
+
+    Args:
+        a: a tensor with K >= 1 entries along ``dim``, e.g. log weights (K, B).
+        dim: the dimension averaged over.
+
+    Returns:
+        ``a`` without ``dim``.
+    """
+    checks.tensor("a", a, min_ndim=1)
+    if not isinstance(dim, int) or not -a.dim() <= dim < a.dim():
+        raise ValueError(f"dim must be an int in [-{a.dim()}, {a.dim()}), found {dim!r}")
+    if a.shape[dim] == 0:
+        raise ValueError(
+            f"a must have K >= 1 entries along dim {dim}, found shape {tuple(a.shape)}"
+        )
+    return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
+
+
+def log_importance_weights(
+    x: torch.Tensor,
+    encoder: Encoder,
+    decoder: Decoder,
+    num_samples: int = 1,
+    generator: torch.Generator | None = None,
+    log_likelihood: LogLikelihood = log_bernoulli,
+    chunk_size: int | None = None,
+) -> torch.Tensor:
+    """The log importance weights of K reparameterized samples from q(z | x), per example.
+
+        log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x),   z_k = mu + sigma * eps_k
+
+    ``iwae_bound`` is their log-mean-exp; ``softmax(log_w, dim=0)`` are the self-normalized
+    weights. Gradients flow through z to the encoder and through log p(x | z) to the decoder.
+
+    Args:
+        as for ``iwae_bound``.
+
+    Returns:
+        (K, B) log w in nats.
+    """
     K = checks.positive_int("num_samples", num_samples)
     mu, sigma = _encode(x, encoder)  # (B, L) each
     B, D = x.shape
@@ -203,9 +255,46 @@ def iwae_bound(
         log_q_z_given_x = gaussian._log_prob(z_chunk, mu, sigma)  # (k, B)
         # log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x)
         log_w_chunks.append(log_p_x_given_z + log_p_z - log_q_z_given_x)
-    log_w = torch.cat(log_w_chunks, dim=0)  # (K, B)
-    # log (1/K) sum_k w_k, computed stably in log space
-    return torch.logsumexp(log_w, dim=0) - math.log(K)  # (B,)
+    return torch.cat(log_w_chunks, dim=0)  # (K, B)
+
+
+def iwae_bound_dreg(
+    x: torch.Tensor,
+    encoder: Encoder,
+    decoder: Decoder,
+    num_samples: int = 1,
+    generator: torch.Generator | None = None,
+    log_likelihood: LogLikelihood = log_bernoulli,
+) -> torch.Tensor:
+    """L_K with the doubly reparameterized gradient (DReG) for the encoder: a training loss.
+
+    Its value is ``iwae_bound``'s on the same draws; its gradient is
+
+        decoder theta:  sum_k wt_k d/dtheta log w_k                  (the plain IWAE gradient)
+        encoder phi:    sum_k wt_k^2 d log w_k / d z_k  d z_k / d phi   (DReG, Tucker et al. 2019)
+
+    with wt = softmax_k(log w) held constant and d log w_k / d z_k taken with q's parameters
+    held fixed (only the path through z_k = mu + sigma * eps_k). Both are unbiased for the
+    gradient of E[L_K]; the encoder's drops the score term sum_k wt_k d/dphi log q, whose
+    noise swamps the signal as K grows. For the encoder the path gradient of each z_k is scaled
+    by wt_k (a hook on z), which turns the plain path term's wt_k into wt_k^2.
+
+    Args and Returns: as for ``iwae_bound`` (no chunking: K * B decoder rows at once).
+    """
+    K = checks.positive_int("num_samples", num_samples)
+    mu, sigma = _encode(x, encoder)  # (B, L) each
+    z = gaussian._rsample(mu, sigma, K, generator)  # (K, B, L)
+    log_p_x_given_z = _decode(x, z, decoder, log_likelihood)  # (K, B)
+    log_p_z = gaussian._log_prob_standard(z)  # (K, B)
+    # q's parameters held fixed: its gradient reaches phi only through z
+    log_q_z_given_x = gaussian._log_prob(z, mu.detach(), sigma.detach())  # (K, B)
+    log_w = log_p_x_given_z + log_p_z - log_q_z_given_x  # (K, B)
+    w_tilde = torch.softmax(log_w.detach(), dim=0)  # (K, B), constants
+    if z.requires_grad:
+        z.register_hook(lambda grad: grad * w_tilde[..., None])  # path term: wt_k -> wt_k^2
+    surrogate = (w_tilde * log_w).sum(0)  # (B,): gradient sum_k wt_k d log w_k
+    bound = log_mean_exp(log_w.detach(), dim=0)  # (B,) L_K
+    return bound + (surrogate - surrogate.detach())
 
 
 def importance_sampled_log_p_x(

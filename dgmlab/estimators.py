@@ -50,14 +50,17 @@ __all__ = [
     "SQUARE",
     "STEP",
     "GradientMoments",
+    "GradientSNR",
     "GradientSamples",
     "KnownCost",
     "VarianceCurve",
     "exact_gradient_moments",
+    "gradient_snr",
     "gradient_variance",
     "pathwise_gradient",
     "sample_normal",
     "score_function_gradient",
+    "signal_to_noise",
     "standard_normal_noise",
 ]
 
@@ -373,3 +376,88 @@ def exact_gradient_moments(
         moments.append((mean, (weight * g**2).sum(0) - mean**2))
     (mean_mu, var_mu), (mean_sigma, var_sigma) = moments
     return GradientMoments(mean_mu, mean_sigma, var_mu.clamp_min(0), var_sigma.clamp_min(0))
+
+
+class GradientSNR(NamedTuple):
+    """The signal-to-noise ratio of a stochastic gradient, per parameter entry.
+
+    Attributes:
+        mean, std: (P,) the mean and the (unbiased) standard deviation of each entry of the
+            gradient over R independent draws.
+        snr: (P,) |mean| / std (inf where std = 0 and mean != 0, nan where both are 0).
+        summary: the mean of snr over the entries with std > 0: one number per estimator.
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    snr: torch.Tensor
+    summary: float
+
+
+def signal_to_noise(grads: torch.Tensor) -> GradientSNR:
+    """SNR of each gradient entry from R draws of the gradient: |mean| / std over the draws.
+
+        SNR_p = | (1/R) sum_r g_rp | / sqrt( 1/(R-1) sum_r (g_rp - mean_p)^2 )
+
+    A gradient whose SNR is well below 1 points in a random direction on most steps
+    (Rainforth et al., 2018, measure it for the IWAE encoder as K grows).
+
+    Args:
+        grads: (R, P) R >= 2 independent draws of a P-entry gradient.
+
+    Returns:
+        GradientSNR with mean, std, snr (P,) and the summary.
+    """
+    checks.tensor("grads", grads, ndim=2, shape_hint="(R, P)")
+    checks.positive_int("grads.shape[0] (the number of draws R)", grads.shape[0], minimum=2)
+    mean, std = grads.mean(0), grads.std(0)  # (P,) each
+    snr = mean.abs() / std  # (P,)
+    noisy = std > 0
+    summary = float(snr[noisy].mean()) if bool(noisy.any()) else float("nan")
+    return GradientSNR(mean, std, snr, summary)
+
+
+def gradient_snr(
+    loss: Callable[[], torch.Tensor],
+    params: Sequence[torch.Tensor],
+    num_repeats: int = 100,
+) -> GradientSNR:
+    """Draw the gradient of a stochastic loss R times and measure its signal-to-noise ratio.
+
+        g_r = d loss_r / d params   (loss_r: one call of ``loss``, with fresh samples)
+        SNR_p = |mean_r g_rp| / std_r g_rp           (see ``signal_to_noise``)
+
+    Args:
+        loss: a function of no arguments returning a scalar tensor; each call must draw its
+            own samples (e.g. ``lambda: -iwae_bound(x, encoder, decoder, K).mean()``).
+        params: the tensors (requires_grad) the gradient is taken with respect to, e.g.
+            ``list(encoder.parameters())``; the P entries are all of theirs, flattened.
+        num_repeats: R >= 2 draws.
+
+    Returns:
+        GradientSNR over the P entries.
+    """
+    if not callable(loss):
+        raise TypeError(f"loss must be callable, found {type(loss).__name__}")
+    params = list(params)
+    if not params or not all(isinstance(p, torch.Tensor) and p.requires_grad for p in params):
+        raise ValueError("params must be a non-empty sequence of tensors with requires_grad=True")
+    R = checks.positive_int("num_repeats", num_repeats, minimum=2)
+    draws = []
+    for _ in range(R):
+        value = loss()
+        if not isinstance(value, torch.Tensor) or value.dim() != 0:
+            raise ValueError(
+                "loss must return a scalar tensor (take .mean() over the batch), found "
+                f"{tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__}"
+            )
+        grads = torch.autograd.grad(value, params, allow_unused=True)
+        draws.append(
+            torch.cat(
+                [
+                    (torch.zeros_like(p) if g is None else g).reshape(-1)
+                    for g, p in zip(grads, params, strict=True)
+                ]
+            )
+        )
+    return signal_to_noise(torch.stack(draws))  # (R, P)

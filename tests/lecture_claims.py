@@ -425,6 +425,85 @@ CLAIMS: list[Claim] = [
         "digits",
         r"at least 1 nat: met False",
     ),
+    # ---- lecture 08
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"the exact gap " + _NUM,
+        "problem",
+        r"gap = " + _NUM + " nats",
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"\(" + _NUM + r" nats below \$\\log p\(x\)\$",
+        "sweep",
+        r"K = +1: mean .*, log p\(x\) - mean = " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"at \$K = 1000\$ is " + _NUM + " times the one",
+        "sweep",
+        r"std at K = 1000 over std at K = 1: " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"is " + _NUM + r" nats against",
+        "compare",
+        r"IWAE-trained \(K=8\) +E log p\(x\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"nats against " + _NUM + " for the ELBO-trained",
+        "compare",
+        r"ELBO-trained +E log p\(x\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"is " + _NUM + r" nats instead of",
+        "compare",
+        r"IWAE-trained .*KL\(p_data \|\| p\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"nats instead of " + _NUM,
+        "compare",
+        r"ELBO-trained .*KL\(p_data \|\| p\) = " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"the mean ELBO is " + _NUM,
+        "compare",
+        r"IWAE-trained .*mean ELBO of its encoder = " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"-?[\d.]+ against " + _NUM + r"\. Both facts",
+        "compare",
+        r"ELBO-trained .*mean ELBO of its encoder = " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"falls from " + _NUM + r" at \$K = 1\$",
+        "snr",
+        r"K = +1: encoder, IWAE SNR " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"to " + _NUM + r" at \$K = 1024\$",
+        "snr",
+        r"K = 1024: encoder, IWAE SNR " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"rises from " + _NUM,
+        "snr",
+        r"K = +1: .*encoder, DReG SNR " + _NUM,
+    ),
+    Claim(
+        "lectures/08_importance_weighting.ipynb",
+        r"rises from [\d.]+ to " + _NUM,
+        "snr",
+        r"K = 1024: .*encoder, DReG SNR " + _NUM,
+    ),
 ]
 
 
