@@ -23,10 +23,12 @@ from dgmlab.testing import SEED_VARIABLE
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading")]
 
-# Grading seeds for the hidden tests' inputs; "" means none (fresh entropy, as in a real run).
-# DGMLAB_TEST_GRADING_SEEDS="0,1,2,...,49" widens the sweep; tests/test_verify.py sweeps many
-# seeds cheaply out of process.
-SEEDS = os.environ.get("DGMLAB_TEST_GRADING_SEEDS", ",20261121").split(",")
+# Grading seeds for the hidden tests' inputs; "" means none (fresh entropy). One seed by default:
+# this module proves the nbgrader path (real autograde, real gradebook), one full autograde per
+# assignment and seed; tests/test_verify.py sweeps ten seeds per assignment out of process, and
+# tests/test_notebooks.py runs every solution with no seed at all. DGMLAB_TEST_GRADING_SEEDS=
+# "0,1,2,...,49" widens this sweep too.
+SEEDS = os.environ.get("DGMLAB_TEST_GRADING_SEEDS", "20261121").split(",")
 
 
 def _submit(grading, student, assignment, source_folder):
