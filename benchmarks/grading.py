@@ -14,7 +14,10 @@ solution are submitted as students.
 - one stuck student (both modes): a small class graded with ``grade.py``, once all correct and
   once with one more student whose first answer cell spins in C code that never sees the
   kernel's interrupt; the difference in wall time must stay within about one cell timeout
-  (the cell timeout, the grace before the kill, and a margin), whatever the class size.
+  (the cell timeout, the grace before the kill, and ``STUCK_MARGIN``), whatever the class
+  size (full mode: the fastest of two alternated runs of each). Where the stuck cell's
+  seconds went (until the interrupt, the grace, after the kill) is read from its run record
+  and reported beside it.
 
 Every graded copy must score full marks; the benchmark says so if one does not.
 """
@@ -35,8 +38,15 @@ from benchmarks.common import ROOT, Config, Result, Target, course_environment, 
 BIN = Path(sys.executable).parent
 CLASS_SIZE = 30
 STUCK_CLASS = {False: 2, True: 6}  # correct students beside the last one (quick, full)
+# class runs of each kind, alternated; the fastest of each counts (full: the record, on a
+# shared machine the difference of two single runs swings by +-20 s; quick: CI, one each)
+STUCK_REPEATS = {False: 1, True: 2}
 STUCK_CELL_TIMEOUT = 20  # seconds: the cell timeout the stuck-student measurement grades with
 KILL_AFTER = 5  # the grading command's default grace after an ignored interrupt
+# Seconds beyond timeout + grace that one stuck student may add. Measured: the kill itself costs
+# < 0.5 s (it was 4 s while nbclient waited for a dead kernel's last output); the skipped
+# cells give back a few seconds; the rest is the noise of two class runs on a shared machine.
+STUCK_MARGIN = 5
 SPIN = "import itertools\nsum(itertools.repeat(1))  # spins in C: never sees the interrupt\n\n"
 
 
@@ -149,13 +159,24 @@ def _stuck(notebook: Path, target: Path) -> None:
     nbformat.write(nb, target)
 
 
+def _killed_cell(notebook: Path) -> dict:
+    """The run record of the cell whose kernel was killed (seconds, phases), or {}."""
+    import nbformat
+
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        record = cell.get("metadata", {}).get("dgmgrade_run") or {}
+        if record.get("state") == "killed":
+            return record
+    return {}
+
+
 def one_stuck_student(assignment: str, scratch: Path, full: bool) -> dict:
     """Class wall time with and without one stuck student (grade.py, short cell timeout)."""
-    seconds = {}
+    seconds, killed = {False: [], True: []}, {}
     env = course_environment()
     env.update(DGMGRADE_CELL_TIMEOUT=str(STUCK_CELL_TIMEOUT), DGMGRADE_KILL_AFTER=str(KILL_AFTER))
-    for stuck in (False, True):
-        grading = _course(scratch / f"stuck-{assignment}-{stuck}", with_grade_py=True)
+    for attempt, stuck in enumerate([False, True] * STUCK_REPEATS[full]):
+        grading = _course(scratch / f"stuck-{assignment}-{attempt}", with_grade_py=True)
         students = [f"s{i:02d}" for i in range(STUCK_CLASS[full])]
         _run([str(BIN / "nbgrader"), "generate_assignment", assignment, "--force"], grading)
         _submit(grading, assignment, students)
@@ -177,16 +198,28 @@ def one_stuck_student(assignment: str, scratch: Path, full: bool) -> dict:
         )
         if done.returncode != 0:
             raise RuntimeError(f"grade.py failed: {(done.stderr or done.stdout)[-500:]}")
-        seconds[stuck] = time.perf_counter() - start
-    added = seconds[True] - seconds[False]
+        seconds[stuck].append(time.perf_counter() - start)
+        if stuck:
+            autograded = grading / "autograded" / "stuck" / assignment
+            killed = next(
+                (r for nb in sorted(autograded.glob("*.ipynb")) if (r := _killed_cell(nb))), {}
+            )
+    fastest = {stuck: min(runs) for stuck, runs in seconds.items()}
+    added = fastest[True] - fastest[False]
+    phases = killed.get("phases", {})
     return {
         "assignment": assignment,
         "class": f"{STUCK_CLASS[full] + 1}, the last correct or stuck",
         "cell_timeout_s": STUCK_CELL_TIMEOUT,
-        "class_s": round(seconds[False], 1),
-        "class_with_stuck_s": round(seconds[True], 1),
+        "runs": STUCK_REPEATS[full],
+        "class_s": round(fastest[False], 1),
+        "class_with_stuck_s": round(fastest[True], 1),
         "added_s": round(added, 1),
         "added / cell timeout": round(added / STUCK_CELL_TIMEOUT, 2),
+        "stuck_cell_s": killed.get("seconds"),
+        "to_interrupt_s": phases.get("to_interrupt"),
+        "grace_s": phases.get("grace"),
+        "after_kill_s": phases.get("after_kill"),
     }
 
 
@@ -243,9 +276,15 @@ def run(config: Config) -> Result:
             )
         stuck = one_stuck_student(assignments[0], Path(tmp), config.full)
     result.notes.append(
-        "one stuck student ({assignment}, {class}, cell timeout {cell_timeout_s} s): class "
-        "{class_s} s, with the stuck student {class_with_stuck_s} s, added {added_s} s "
-        "({added / cell timeout} cell timeouts)".format(**stuck)
+        "one stuck student ({assignment}, {class}, cell timeout {cell_timeout_s} s, fastest "
+        "of {runs} run(s) each): class {class_s} s, with the stuck student "
+        "{class_with_stuck_s} s, added {added_s} s "
+        "({added / cell timeout} cell timeouts); the stuck cell took {stuck_cell_s} s: "
+        "{to_interrupt_s} s to the interrupt, {grace_s} s of grace, {after_kill_s} s after the "
+        "kill".format(**stuck)
+    )
+    after_interrupt = (
+        None if stuck["grace_s"] is None else round(stuck["grace_s"] + stuck["after_kill_s"], 1)
     )
     total = sum(r["class_s (2 cores)"] * CLASS_SIZE / r["class_size"] for r in result.rows)
     result.targets += [
@@ -270,10 +309,18 @@ def run(config: Config) -> Result:
         ),
         Target(
             "one stuck student adds at most about one cell timeout to the class's wall time "
-            f"(timeout + {KILL_AFTER} s grace + 15 s margin)",
+            f"(timeout + {KILL_AFTER} s grace + {STUCK_MARGIN} s)",
             stuck["added_s"],
-            f"<= {STUCK_CELL_TIMEOUT + KILL_AFTER + 15}",
-            stuck["added_s"] <= STUCK_CELL_TIMEOUT + KILL_AFTER + 15,
+            f"<= {STUCK_CELL_TIMEOUT + KILL_AFTER + STUCK_MARGIN}",
+            stuck["added_s"] <= STUCK_CELL_TIMEOUT + KILL_AFTER + STUCK_MARGIN,
+            "s",
+        ),
+        Target(
+            "the stuck cell is killed within its grace: seconds after the interrupt "
+            f"(grace {KILL_AFTER} s, then the kill)",
+            after_interrupt,
+            f"<= {KILL_AFTER + 1}",
+            after_interrupt is not None and after_interrupt <= KILL_AFTER + 1,
             "s",
         ),
         Target(

@@ -147,6 +147,16 @@ HONEST = (
     "    return (x * logits - softplus(logits)).sum(-1) + 0 * HALF * LOG_2PI\n"
 )
 EXIT_TOP = "import sys\nsys.exit()\n\n"
+# issue 12 item 5: a notebook that nbgrader's run leaves with no outputs and no run record. A
+# submission cannot strip them (nbgrader clears its outputs and re-runs every cell, recording
+# each), so this one makes the run itself fail: a file beside the notebook named like the
+# kernel's launcher (the kernel starts in the submission's folder, which Python searches first)
+# kills the kernel at start; the batch and the lone retry fail, and the notebook is autograded
+# without running. Its wrong draw_bar fails a visible assertion: with no error output to read,
+# that test must be "not run", never "passed in the notebook". (If the launcher ever stops
+# being shadowable, this student needs another way to make nbgrader's run fail.)
+DEAD_KERNEL = "raise SystemExit('this kernel never starts')\n"
+WRONG_BAR = "def draw_bar(column, size=4):\n    return torch.zeros(size * size)"
 
 
 def _rename_id(grade_id):
@@ -238,6 +248,7 @@ ATTACKS = {
     "x-honest-constants": (correct({"log_likelihood": HONEST}), None, 6),
     "x-exit-top": (correct({"decoder_forward": EXIT_TOP + solution("decoder_forward")}), None, 6),
     "x-renamed-id": (correct(), _rename_id("draw_bar"), 6),
+    "x-lost-outputs": (correct({"draw_bar": WRONG_BAR}), "dead-kernel", 5),
 }
 
 
@@ -312,6 +323,8 @@ def graded_class(tmp_path_factory):
         elif edit == "missing":
             path.unlink()
             (path.parent / "notes.txt").write_text("forgot it")
+        elif edit == "dead-kernel":
+            (path.parent / "ipykernel_launcher.py").write_text(DEAD_KERNEL)
         student(home, "submit", A, "--course", "dgm-course", x, f"--student={sid}")
         expected[sid] = score
     before = {
@@ -400,6 +413,19 @@ def test_every_submission_ends_in_a_clear_state(graded_class):
     assert "decoder_forward" in rows["x-exit-top"]["flags"]
     assert "matched to 'draw_bar' by position" in rows["x-renamed-id"]["flags"]
     assert "[1/" in graded_class["stdout"], "no progress shown"
+
+
+def test_a_test_cell_without_outputs_or_run_record_is_not_run_never_passed(graded_class):
+    """Row 18 through the real command: nbgrader's run left the notebook with no outputs and no
+    run record (see DEAD_KERNEL); the wrong draw_bar scores 0 and is not flagged as "passed in
+    the notebook" (an empty cell read as passed would flag it)."""
+    path = graded_class["grading"] / "autograded" / "x-lost-outputs" / A / f"{A}.ipynb"
+    test = _cell(nbformat.read(path, as_version=4), "test_draw_bar")
+    assert test.outputs == [] and "dgmgrade_run" not in test.metadata, test
+    lost = graded_class["rows"]["x-lost-outputs"]
+    assert lost["status"] == "graded-with-flags" and "graded out of process only" in lost["flags"]
+    assert "test_draw_bar (not run)" in lost["did_not_finish"], lost
+    assert "passed in the notebook" not in lost["flags"], lost["flags"]
 
 
 def test_nothing_outside_the_submissions_changed(graded_class):

@@ -80,6 +80,7 @@ class SandboxExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._gone = ""  # why the kernel is gone (then no more cell runs)
         self._timed_out = False
+        self._iopub_timeout = None  # nbclient's iopub_timeout while it is 0 (after a kill)
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         for cell in nb.cells:
             if cell.cell_type == "code":
@@ -97,6 +98,7 @@ class SandboxExecute(Execute):
             cell.metadata[RUN_KEY] = {"state": NOT_RUN, "why": self._gone}
             return cell, resources
         self._timed_out = False
+        self._phases = {}  # when the interrupt and the kill were sent (monotonic)
         start = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
@@ -104,7 +106,19 @@ class SandboxExecute(Execute):
             self._gone = self._gone or "the kernel died while running this cell"
             cell.setdefault("outputs", []).append(_note(f"did not finish: {self._gone}"))
             cell.metadata[RUN_KEY] = {"state": KILLED, "why": self._gone}
-        cell.metadata[RUN_KEY]["seconds"] = round(time.monotonic() - start, 1)
+        finally:
+            if self._iopub_timeout is not None:  # set to 0 for a killed kernel's cell only
+                self.iopub_timeout, self._iopub_timeout = self._iopub_timeout, None
+        end = time.monotonic()
+        cell.metadata[RUN_KEY]["seconds"] = round(end - start, 1)
+        if "interrupted" in self._phases:  # where a stopped cell's seconds went
+            interrupted = self._phases["interrupted"]
+            killed = self._phases.get("killed", end)
+            cell.metadata[RUN_KEY]["phases"] = {
+                "to_interrupt": round(interrupted - start, 1),  # the cell timeout
+                "grace": round(killed - interrupted, 1),  # waiting for the interrupt's answer
+                "after_kill": round(end - killed, 1),  # what the kill itself cost
+            }
         if self._gone:
             return cell, resources
         if self._deadline is not None and time.monotonic() > self._deadline and not self._gone:
@@ -129,6 +143,7 @@ class SandboxExecute(Execute):
     async def _async_handle_timeout(self, timeout, cell=None):
         """Interrupt; a kernel that has not answered within ``kill_after`` s is killed."""
         self._timed_out = True
+        self._phases["interrupted"] = time.monotonic()
         self.log.error("Cell ran past %s s: interrupting the kernel", timeout)
         await ensure_async(self.km.interrupt_kernel())
         deadline = time.monotonic() + self.kill_after
@@ -146,7 +161,11 @@ class SandboxExecute(Execute):
             f"for {self.kill_after:g} s, so it was killed"
         )
         self.log.error("Kernel ignored its interrupt: killing it")
+        self._phases["killed"] = time.monotonic()
         self._kill()
+        # nbclient would now wait iopub_timeout (4 s) for the cell's last output, which a
+        # killed kernel never sends: everything it sent was read while it ran, so wait no more.
+        self._iopub_timeout, self.iopub_timeout = self.iopub_timeout, 0
         return {
             "header": {},
             "msg_type": "execute_reply",

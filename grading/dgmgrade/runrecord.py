@@ -9,8 +9,13 @@
   died in it (``os._exit``, a crash): the kernel is gone;
 - ``not run``: the notebook's run never reached it (the kernel was gone), or no record exists.
 
+A cell that ran also has ``seconds``; one that ran past the cell timeout has ``phases``, where
+those seconds went: ``to_interrupt`` (the timeout), ``grace`` (waiting for the kernel to answer
+the interrupt, at most ``kill_after``) and ``after_kill`` (what the kill itself cost).
+
 Only ``finished`` counts as "passed in the notebook": a cell with no outputs and no record is
-``not run``, never "passed" (a lost error output must not read as a pass).
+``not run``, never "passed" (a lost error output must not read as a pass). A notebook that
+nbgrader had to autograde without running it (its run failed twice) has no record at all.
 """
 
 from __future__ import annotations
