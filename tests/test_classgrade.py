@@ -6,7 +6,9 @@ docs/grading-threats.md, and more); they submit; ``grade.py --collect --release-
 the class; the exported CSV must hold every student's expected score exactly, nothing outside
 the submissions' folders may change, and feedback must not show the hidden tests.
 
-DGMGRADE_TEST_STUDENTS sets the number of ordinary students (default 30).
+DGMGRADE_TEST_STUDENTS sets the number of ordinary students (default 12: the fewest that
+hold every ordinary kind, i.e. all answered, each of the four partial answers, and none; with the
+attack students that makes a class of about 40, graded in several batches).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("classgrade")]
 
 A = "01_bar_manifold"
 POINTS = {"draw_bar": 1, "decoder_forward": 2, "count_decoder_parameters": 1, "log_likelihood": 2}
-STUDENTS = int(os.environ.get("DGMGRADE_TEST_STUDENTS", "30"))
+STUDENTS = int(os.environ.get("DGMGRADE_TEST_STUDENTS", "12"))
 
 
 def solution(grade_id: str) -> str:
