@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import common, notebooks, run  # noqa: E402
 
-FAST_ITEMS = "training,quality,scaling,widgets,gpu,compile"
+FAST_ITEMS = "training,quality,scaling,widgets,gpu,compile,amortization,importance_weighting,maximum_likelihood"
 
 
 def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
