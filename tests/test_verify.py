@@ -62,14 +62,19 @@ def catalogue():
     """Every wrong answer and valid alternative, verified: one interpreter per assignment."""
     out = {}
     for assignment in WRONG:
-        codes = {}
+        codes, only = {}, {}
         for function, cases in WRONG[assignment].items():
             for i, (source, _hint) in enumerate(cases):
                 codes[f"wrong:{function}:{i}"] = source
+                only[f"wrong:{function}:{i}"] = [f"test_{function}"]
         for function, cases in VALID[assignment].items():
             for i, source in enumerate(cases):
                 codes[f"valid:{function}:{i}"] = source
-        out[assignment] = verify.verify_code(_source(assignment), codes, seeds=["7"], hide=HIDE)
+                only[f"valid:{function}:{i}"] = [f"test_{function}"]
+        # each answer runs only its own question's test (the others see the solution's answers)
+        out[assignment] = verify.verify_code(
+            _source(assignment), codes, seeds=["7"], hide=HIDE, only=only
+        )
     return out
 
 
@@ -80,6 +85,24 @@ def test_catalogue_covers_every_graded_function():
         tested = {gid for gid in solution_cells(assignment) if gid.startswith("test_")}
         assert {f"test_{f}" for f in WRONG[assignment]} == tested, assignment
         assert {f"test_{f}" for f in VALID[assignment]} == tested, assignment
+
+
+def test_only_limits_a_key_to_the_named_tests():
+    """``only`` (the catalogue's speed-up) runs the named tests for that key and nothing else;
+    keys it does not name still run every test."""
+    source = _source("01_bar_manifold")
+    wrong, _hint = WRONG["01_bar_manifold"]["draw_bar"][0]
+    found = verify.verify_code(
+        source,
+        {"limited": wrong, "whole": wrong},
+        seeds=["7"],
+        hide=HIDE,
+        only={"limited": ["test_decoder_forward"]},
+    )
+    assert [v.cell for v in found["limited"]] == ["test_decoder_forward"]
+    assert found["limited"][0].passed  # draw_bar's slip is not decoder_forward's business
+    whole = {v.cell: v.passed for v in found["whole"]}
+    assert len(whole) == len(verify.source_cells(source)[1]) and not whole["test_draw_bar"]
 
 
 @pytest.mark.parametrize(("assignment", "function", "index"), WRONG_CASES)

@@ -181,15 +181,23 @@ def _dotted(func: ast.expr) -> str:
 
 
 def make_job(
-    source: Path, submissions: dict[str, str], *, seeds: list[str | None], timeout: float
+    source: Path,
+    submissions: dict[str, str],
+    *,
+    seeds: list[str | None],
+    timeout: float,
+    only: dict[str, list[str]] | None = None,
 ) -> tuple[Job, list[dict]]:
     """The one place a harness job is built: the source's set-up and tests, and for each key
-    the code kept of one submission (see ``student_code``). Returns (job, tests with points)."""
+    the code kept of one submission (see ``student_code``); ``only[key]``, where given, names
+    the tests that key runs (default: every test). Returns (job, tests with points)."""
     setup, tests, _locked = source_cells(source)
+    only = only or {}
     job: Job = {
         "setup": setup,
         "students": [
-            Submission(key=key, code=code, names=defined(code)) for key, code in submissions.items()
+            Submission(key=key, code=code, names=defined(code), tests=only.get(key))
+            for key, code in submissions.items()
         ],
         "tests": [Test(id=t["id"], source=t["source"]) for t in tests],
         "seeds": seeds,
@@ -286,11 +294,16 @@ def _verify(
     seeds: list[str | None],
     hide: list[str],
     timeout: float,
+    only: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, list[Verdict]], list[dict]]:
-    job, tests = make_job(source, codes, seeds=seeds, timeout=timeout)
+    job, tests = make_job(source, codes, seeds=seeds, timeout=timeout, only=only)
     raw = run_job(job, hide=hide)
     mine = {k: [r for r in raw if r.get("key") == k or "error" in r] for k in codes}
-    return {k: verdicts(mine[k], tests, seeds) for k in codes}, tests
+    only = only or {}
+    return {
+        k: verdicts(mine[k], [t for t in tests if k not in only or t["id"] in only[k]], seeds)
+        for k in codes
+    }, tests
 
 
 def verify_many(
@@ -313,14 +326,20 @@ def verify_many(
 
 
 def verify_code(
-    source: Path, codes: dict[str, str], *, seeds: list[str | None], hide: list[str]
+    source: Path,
+    codes: dict[str, str],
+    *,
+    seeds: list[str | None],
+    hide: list[str],
+    only: dict[str, list[str]] | None = None,
 ) -> dict[str, list[Verdict]]:
     """Verify answers given as code (the wrong-answer catalogue), many per interpreter; each
-    answer lands in a notebook whose other answers are the solution's."""
+    answer lands in a notebook whose other answers are the solution's. ``only[key]`` limits a
+    key to the named tests (an answer to one question needs only that question's test)."""
     _setup, _tests, locked = source_cells(source)
     base, _names, _notes = student_code(source, locked)
     whole = {k: base + "\n\n" + c for k, c in codes.items()}
-    found, _tests = _verify(source, whole, seeds=seeds, hide=hide, timeout=TEST_TIMEOUT)
+    found, _tests = _verify(source, whole, seeds=seeds, hide=hide, timeout=TEST_TIMEOUT, only=only)
     return found
 
 
