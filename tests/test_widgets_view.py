@@ -28,7 +28,7 @@ from PIL import Image  # noqa: E402
 
 import dgmlab.widgets  # noqa: E402
 from dgmlab.data import Bars  # noqa: E402
-from dgmlab.models import bar_decoder  # noqa: E402
+from dgmlab.models import VAE, bar_decoder  # noqa: E402
 from dgmlab.widgets import jensen  # noqa: E402
 from dgmlab.widgets._view import FigureView, encode_png  # noqa: E402
 from dgmlab.widgets.explorer import Explorer  # noqa: E402
@@ -53,8 +53,12 @@ def _build(fn):
     """Call an explorer with the lecture's fixtures for its required arguments."""
     x, _ = Bars().sample(4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     hand_set = bar_decoder()
+    torch.manual_seed(0)
+    vae = VAE(data_dim=16, latent_dim=1, hidden_dims=(8,))
+    vae.decoder = bar_decoder()  # the hand-set decoder under an untrained encoder (lecture 07)
     fixtures = {"images": x, "x": x, "decoder": bar_decoder().double(),
-                "models": {"hand-set": lambda z: torch.sigmoid(hand_set(z))}}  # fmt: skip
+                "models": {"hand-set": lambda z: torch.sigmoid(hand_set(z))},
+                "vae": vae.double(), "encoder": vae.encoder}  # fmt: skip
     kwargs = {
         p.name: fixtures[p.name]
         for p in inspect.signature(fn).parameters.values()
