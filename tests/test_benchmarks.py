@@ -110,7 +110,6 @@ def test_notebook_benchmark_measures_time_and_memory(tmp_path):
 
 
 @pytest.mark.grading
-@pytest.mark.xdist_group("grading")
 def test_grading_benchmark_grades_a_solution_with_full_marks(tmp_path):
     done = _bench(tmp_path, "--only", "grading")
     assert done.returncode == 0, done.stderr[-2000:]

@@ -13,7 +13,7 @@ from course import GRADING, SOLUTIONS
 from dgmgrade import classgrade, verify
 from dgmgrade.result import Result
 
-pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("verify")]
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grade_retry")]
 
 A = "01_bar_manifold"
 SOURCE = SOLUTIONS / A / f"{A}.ipynb"

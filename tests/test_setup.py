@@ -117,3 +117,29 @@ def test_jupyter_lab_serves_the_lectures_with_the_course_kernel(tmp_path):
         assert status == 200 and b"JupyterLab" in page
         argv = lab.api("kernelspecs")["kernelspecs"]["python3"]["spec"]["argv"]
         assert argv[0] in (sys.executable, "python"), argv
+
+
+def test_xdist_groups_keep_a_module_on_one_worker(tmp_path):
+    """The grading modules mark their tests with one xdist_group so that their module fixture (a
+    graded class: ~10 minutes) is built once. pytest-xdist passes the group to its scheduler in
+    each test's id; pytest 9.2 drops it silently (pytest-xdist issue 1386), and every such fixture
+    is then built on both workers. Run the installed pair on a tiny grouped module and see."""
+    (tmp_path / "test_grouped.py").write_text(
+        "import os, pytest\n"
+        "pytestmark = pytest.mark.xdist_group('one')\n"
+        "@pytest.mark.parametrize('i', range(8))\n"
+        "def test_where(i):\n"
+        "    print('WORKER', os.environ['PYTEST_XDIST_WORKER'])\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "--dist=loadgroup", "-p", "no:randomly",
+         "-p", "no:cacheprovider", "-rP", "-q", "test_grouped.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    workers = set(re.findall(r"^WORKER (gw\d+)$", run.stdout, flags=re.M))
+    assert len(re.findall(r"^WORKER ", run.stdout, flags=re.M)) == 8, run.stdout[-2000:]
+    assert len(workers) == 1, (
+        f"one xdist_group ran on {sorted(workers)}: pytest {pytest.__version__} does not keep "
+        "groups together with this pytest-xdist; install the versions the dev extra pins"
+    )

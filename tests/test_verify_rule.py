@@ -19,7 +19,7 @@ import pytest
 from course import GRADING, SOLUTIONS
 from dgmgrade import runrecord, verify
 
-pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("verify")]
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("verify_rule")]
 
 HIDE = [str(SOLUTIONS.parent / ".git"), str(GRADING)]
 A01, A04 = "01_bar_manifold", "04_elbo"
