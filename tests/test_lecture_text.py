@@ -250,6 +250,36 @@ def test_lecture_has_objectives_summary_and_references(path):
     assert not problems, f"{path.name}: " + "; ".join(problems)
 
 
+def title_problem(nb, path: Path) -> str | None:
+    """The first cell must be the title '# NN · Title', NN the file's number: the book's table
+    of contents and the course table list the lectures by these titles."""
+    first = nb.cells[0].source.splitlines()[0] if nb.cells and nb.cells[0].source else ""
+    match = re.fullmatch(r"# (\d\d) · [A-Z].*", first)
+    if nb.cells[0].cell_type != "markdown" or not match:
+        return f"the first line is {first!r}, not '# NN · Title'"
+    if match.group(1) != path.name[:2]:
+        return f"the title's number {match.group(1)} is not the file's {path.name[:2]}"
+    return None
+
+
+@pytest.mark.parametrize("path", LECTURE_FILES, ids=_id)
+def test_lecture_title_is_its_number_and_a_capitalized_title(path):
+    problem = title_problem(nbformat.read(path, as_version=4), path)
+    assert problem is None, f"{path.name}: {problem}"
+
+
+def test_title_check_finds_the_other_styles():
+    nb = nbformat.v4.new_notebook()
+    for title, bad in [
+        ("# 04 · The encoder", False),
+        ("# Lecture 04: the encoder", True),
+        ("# 04 · the encoder", True),
+        ("# 05 · The encoder", True),
+    ]:
+        nb.cells = [nbformat.v4.new_markdown_cell(title)]
+        assert (title_problem(nb, Path("04_elbo.ipynb")) is not None) == bad, title
+
+
 def test_section_check_finds_a_missing_or_misplaced_section():
     def nb_of(*cells):
         nb = nbformat.v4.new_notebook()
