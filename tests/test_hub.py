@@ -186,7 +186,14 @@ class Machine:
             self.command(list(cmd), user=name), cwd=cwd or home, env=env, input=stdin,
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
-        assert result.returncode == 0, f"{name}: {' '.join(cmd)}\n{result.stdout}\n{result.stderr}"
+        hint = (
+            f"\n(the users run this checkout's environment, {BIN}: they must be able to read it)"
+            if "Permission denied" in result.stderr
+            else ""
+        )
+        assert result.returncode == 0, (
+            f"{name}: {' '.join(cmd)}\n{result.stdout}\n{result.stderr}{hint}"
+        )
         return result.stdout
 
     def leftovers(self) -> list[tuple[int, str]]:
@@ -502,11 +509,16 @@ def _class_session(machine, sessions, students, course, exchange, tmp_path, mark
         str(machine.home(second) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"): False,
         str(exchange / "dgm-course" / "inbound"): True,
     }
-    for path, folder in secret.items():  # there to be read: the probe means something
+    # and what they can read: their own work, the released assignment (the probe can tell)
+    own = {
+        str(machine.home(first) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"): False,
+        str(exchange / "dgm-course" / "outbound" / ASSIGNMENT): True,
+    }
+    for path, folder in (secret | own).items():  # all there: a denial means something
         assert Path(path).is_dir() if folder else Path(path).is_file(), path
-    seen = sessions[first].probe(list(secret.items()))
+    seen = sessions[first].probe(list((secret | own).items()))
     assert seen.pop("uid") == machine.users[first].pw_uid
-    assert seen == dict.fromkeys(secret, "denied"), seen
+    assert seen == dict.fromkeys(secret, "denied") | dict.fromkeys(own, "read"), seen
     mark("students' sessions cannot read the course directory")
 
     # the instructor grades with the course's command (root: its sandbox needs it)
@@ -560,8 +572,6 @@ def test_a_class_on_jupyterhub(tmp_path):
 
         def release() -> None:
             """The instructor, from their course directory (INSTRUCTORS.md), as the hub starts."""
-            # the users run this checkout's environment: fail here, clearly, if they cannot
-            machine.as_user(instructor, str(BIN / "python"), "-c", "import nbgrader, jupyterhub")
             x = f"--Exchange.root={exchange}"
             for args in (
                 ("db", "student", "import", "students.csv"),
