@@ -9,9 +9,10 @@ exercises/) in their home, which only they can read. Then, as grading/INSTRUCTOR
 - in Chromium, each student logs in, opens Nbgrader > Assignment List, fetches the assignment,
   answers it (all, part or none of it: the answers are written into the fetched notebook as
   that student) and submits it with the tab's Submit button;
-- from each student's session (a kernel in their own server) the instructor's course
-  directory, gradebook, solutions and release, another student's home and the exchange's inbox
-  cannot be read;
+- from a student's session (a kernel in their own server, so as that Unix user) the
+  instructor's course directory, gradebook, solutions and release, another student's notebook
+  and the exchange's inbox cannot be read, while their own notebook and the released assignment
+  can; their server has no formgrader;
 - the instructor grades with the course's command, ``grade.py --collect --release-feedback``;
 - each student fetches their feedback in the tab, follows "(view feedback)" and reads their
   score in the feedback page; the exported grades.csv holds exactly the expected scores,
@@ -31,6 +32,7 @@ import json
 import os
 import pwd
 import re
+import resource
 import secrets
 import shlex
 import shutil
@@ -519,6 +521,13 @@ def _class_session(machine, sessions, students, course, exchange, tmp_path, mark
     seen = sessions[first].probe(list((secret | own).items()))
     assert seen.pop("uid") == machine.users[first].pw_uid
     assert seen == dict.fromkeys(secret, "denied") | dict.fromkeys(own, "read"), seen
+    # the class's settings (grading/hub/jupyter/) give students no formgrader
+    formgrader = sessions[first].page.request.get(
+        f"{sessions[first].hub.url}/user/{first}/formgrader"
+    )
+    assert formgrader.status == 404, (
+        f"a student's server serves the formgrader ({formgrader.status})"
+    )
     mark("students' sessions cannot read the course directory")
 
     # the instructor grades with the course's command (root: its sandbox needs it)
@@ -551,7 +560,12 @@ def test_a_class_on_jupyterhub(tmp_path):
     start = time.monotonic()
 
     def mark(phase: str) -> None:
-        times[phase] = round(time.monotonic() - start, 1)
+        """Seconds since the start, and CPU seconds of the finished child processes (the
+        instructor's commands and grade.py; the hub, its servers and Chromium count at the end).
+        """
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = children.ru_utime + children.ru_stime
+        times[phase] = f"{time.monotonic() - start:.0f} s (children's CPU {cpu:.0f} s)"
 
     machine = Machine()
     hub = None
@@ -603,6 +617,7 @@ def test_a_class_on_jupyterhub(tmp_path):
                     _class_session(machine, sessions, students, course, exchange, tmp_path, mark)
                 finally:
                     browser.close()
+        mark("Chromium closed")
 
         with open(course / "grades.csv") as f:
             rows = {row["student_id"]: row for row in csv.DictReader(f)}
@@ -618,7 +633,8 @@ def test_a_class_on_jupyterhub(tmp_path):
         mark("hub stopped")
         assert not _alive(proxy), f"the proxy (pid {proxy}) outlived the hub"
         assert machine.leftovers() == [], "the hub left its users' processes running"
-        print(f"\nhub class timeline (s since start): {times}\nscreenshots: {tmp_path}")
+        timeline = "".join(f"\n  {phase}: {when}" for phase, when in times.items())
+        print(f"\nhub class timeline:{timeline}\nscreenshots: {tmp_path}")
     finally:
         if hub is not None:
             hub.stop()
