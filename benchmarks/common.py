@@ -66,6 +66,31 @@ class Result:
     skipped: str | None = None
     seconds: float = 0.0
     figures: list[str] = field(default_factory=list)
+    scale: list[dict] = field(default_factory=list)  # rows of "every model on one scale"
+
+    def on_scale(
+        self,
+        model: str,
+        likelihood: str,
+        *,
+        bars: float | None = None,
+        digits: float | None = None,
+        train_s: float | None = None,
+    ) -> None:
+        """Put a model on the course's one scale: on bars, nats per image above the best
+        achievable -H(p_data) (0 is perfect); on digits (17 levels), nats per image on the fixed
+        447-image test split. ``likelihood`` says what the number is: exact, a bound (>= the
+        true NLL) or an estimate."""
+        self.scale.append(
+            {
+                "model": model,
+                "log-likelihood": likelihood,
+                "bars: nats above -H": None if bars is None else round(bars, 4),
+                "digits: test nats": None if digits is None else round(digits, 2),
+                "train_s": None if train_s is None else round(train_s, 1),
+                "benchmark": self.name,
+            }
+        )
 
     def to_json(self) -> dict:
         return asdict(self)

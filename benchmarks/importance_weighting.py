@@ -98,6 +98,12 @@ def run(config: Config) -> Result:
                 "uniform": round(64 * math.log(17), 1),
             }
         )
+        result.on_scale(
+            f"VAE L={LATENT} trained on the {name}",
+            f"estimate: IW, K={K_test}",
+            digits=nll[name],
+            train_s=history.seconds,
+        )
     vae = nll.pop("ELBO")
     best = min(nll, key=nll.get)
     iwae = nll[best]

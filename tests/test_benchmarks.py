@@ -8,6 +8,7 @@ measure side by side (interleaved, order rotated) and render what they are given
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,25 @@ def test_quick_mode_results_are_sane(fast_report):
     assert variants["compile default, checks off"]["compile_s"] > 0
     gpu = benches["gpu"]
     assert (gpu["skipped"] is None) == torch.cuda.is_available()
+
+
+def test_every_model_lands_on_one_scale(fast_report):
+    """The models of lectures 06-09 each put a row on the one scale: bars never better than
+    -H(p_data) (a negative gap is a broken metric), digits between 0 and uniform noise."""
+    out, stdout = fast_report
+    report = json.loads((out / "quick.json").read_text())
+    rows = run.scale_rows(report)
+    assert {"quality", "importance_weighting", "maximum_likelihood"} <= {
+        r["benchmark"] for r in rows
+    }
+    assert any(r["bars: nats above -H"] is not None for r in rows)
+    for r in rows:
+        assert r["bars: nats above -H"] is None or r["bars: nats above -H"] >= -1e-4, r
+        assert r["digits: test nats"] is None or 0 < r["digits: test nats"] < 64 * math.log(17), r
+    digits = [r["digits: test nats"] for r in rows if r["digits: test nats"] is not None]
+    assert digits == sorted(digits), "the table is not ordered best first"
+    assert "## Every model on one scale" in (out / "quick.md").read_text()
+    assert "== every model on one scale" in stdout
 
 
 @pytest.mark.notebook

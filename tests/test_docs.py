@@ -160,3 +160,41 @@ def test_the_outside_check_sees_each_kind_of_reference(text, name):
 def test_the_outside_check_leaves_paths_inside_and_system_paths_alone():
     inside = "`../solutions/NN_slug/` /tmp/dgmgrade/kernel.json /usr/bin/chromium /srv/nbgrader"
     assert not _outside_references(inside, ROOT / "grading" / "INSTRUCTORS.md")
+
+
+def _threat_rows() -> list[tuple[str, str]]:
+    """(row number, "proved by" cell) for each row of docs/grading-threats.md's table."""
+    text = (ROOT / "docs" / "grading-threats.md").read_text()
+    rows = re.findall(r"^\| (\d+) \|.*\| ([^|]*) \|$", text.split("## Threats", 1)[1], flags=re.M)
+    assert len(rows) >= 40, f"found {len(rows)} rows in the threat table"
+    return rows
+
+
+def test_every_threat_names_a_test_or_class_student_that_exists():
+    """A threat row is only as good as the proof it names: every `tests/FILE.py::test` (and
+    `::test` after it, same file) must be a test function in that file, and every class student
+    (`class: \\`x-...\\``) a student of tests/test_classgrade.py."""
+    students = (ROOT / "tests" / "test_classgrade.py").read_text()
+    # ordinary students are s00, s01, ... up to the class's default size
+    ordinary = int(re.search(r'"DGMGRADE_TEST_STUDENTS", "(\d+)"', students).group(1))
+    missing = []
+    for number, proof in _threat_rows():
+        names = re.findall(r"`(tests/[\w/]+\.py)?::(test_\w+)", proof)
+        students_named = (
+            re.findall(r"`([xs][\w-]*\d*)`", proof.split("class:", 1)[1])
+            if ("class:" in proof)
+            else []
+        )
+        if not names and not students_named:
+            missing.append(f"row {number}: names no test ({proof[:80]})")
+        file = None
+        for path, test in names:
+            file = path or file
+            if file is None or f"def {test}(" not in (ROOT / file).read_text():
+                missing.append(f"row {number}: {file}::{test}")
+        missing += [
+            f"row {number}: class student {s}"
+            for s in students_named
+            if f'"{s}"' not in students and not (s[0] == "s" and int(s[1:]) < ordinary)
+        ]
+    assert not missing, "the threat model names proofs that do not exist:\n" + "\n".join(missing)

@@ -15,12 +15,15 @@ reports/ASSIGNMENT.json:
   in the notebook but not on its own, tampering, a kernel that died, no sandbox...);
 - ``failed``: could not be graded at all (the reason is given); scores 0 until re-graded.
 
-Ctrl-C or SIGTERM stops the command and everything it started (nbgrader, kernels, verifiers).
+Ctrl-C or SIGTERM stops the command and everything it started (nbgrader, kernels, verifiers) at
+once, and the command exits within 30 s of it. ``kill -USR1 PID`` prints where each of its threads
+is, for a run that seems stuck.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import signal
 from pathlib import Path
@@ -71,10 +74,6 @@ def grade_assignment(
     return results
 
 
-def _stop_on_sigterm(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None, course: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dgmgrade", description=__doc__.split("\n")[0])
     parser.add_argument("assignment", nargs="*", help="assignment ids (default with --all: every)")
@@ -101,7 +100,8 @@ def main(argv: list[str] | None = None, course: Path | None = None) -> int:
     print(f"sandbox: {'on' if ok else 'OFF: ' + why}; {args.workers} workers", flush=True)
     secret = term_secret()
     print(f"grading seed: {'derived from the term secret' if secret else 'fresh entropy'}")
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    runner.stop_on_signals()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: where is it?
     runner.run_id()
     all_results = {}
     try:

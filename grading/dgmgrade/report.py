@@ -4,7 +4,9 @@ summary table and reports/ASSIGNMENT.json."""
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,17 +19,27 @@ from .runrecord import UNFINISHED
 def write_report(course: Course, assignment: str, results: list[Result]) -> Path:
     report = course.root / "reports" / f"{assignment}.json"
     report.parent.mkdir(exist_ok=True)
-    report.write_text(json.dumps([asdict(r) for r in results], indent=1))
+    write_whole(report, json.dumps([asdict(r) for r in results], indent=1))
     return report
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` in one step: a run stopped or killed mid-write leaves the old
+    file whole, never half of the new one."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def export(course: Course, all_results: dict[str, list[Result]], path: Path) -> None:
     """nbgrader's export, plus each submission's status and flags."""
-    out = runner.nbgrader("export", "--to", str(path), course=course.root)
+    exported = path.with_name(f".{path.name}.nbgrader")
+    out = runner.nbgrader("export", "--to", str(exported), course=course.root)
     if out.returncode != 0:
         raise SystemExit(f"nbgrader export failed:\n{out.stderr[-2000:]}")
-    with open(path) as f:
+    with open(exported) as f:
         rows = list(csv.DictReader(f))
+    exported.unlink()
     state = {(a, r.student): r for a, rs in all_results.items() for r in rs}
     for row in rows:
         r = state.get((row["assignment"], row["student_id"]))
@@ -35,10 +47,11 @@ def export(course: Course, all_results: dict[str, list[Result]], path: Path) -> 
         row["flags"] = " | ".join(r.flags) if r else ""
         row["did_not_finish"] = did_not_finish(r) if r else ""
     fields = list(rows[0].keys()) if rows else ["assignment", "student_id", "score", "status"]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_whole(path, text.getvalue())
 
 
 def did_not_finish(result: Result) -> str:

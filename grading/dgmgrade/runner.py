@@ -5,6 +5,9 @@ terminal's Ctrl-C by accident) and is registered here until it ends; ``stop_all`
 registered group, and the grading command calls it on Ctrl-C and SIGTERM. Kernels and verifiers
 run in the sandbox, which dies with the process that started it (``setpriv --pdeathsig``), and
 carry ``RUN_VARIABLE`` in their environment so ``leftovers`` can find any that survived.
+
+``stop_on_signals`` makes Ctrl-C and SIGTERM call ``stop_all`` from a thread of its own, at once,
+whatever the main thread is doing, and bounds how long the command may take to exit after them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -64,9 +68,12 @@ def run(
         text=True,
         start_new_session=True,
     )
-    with _lock:
+    with _lock:  # stop_all sets _stopping under this lock: a child it did not see stops here
         _children[process.pid] = process
+        stopping = _stopping.is_set()
     try:
+        if stopping:
+            raise Stopped("the grading command is stopping")
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as error:
         _kill_group(process)
@@ -103,12 +110,54 @@ def _kill_group(process: subprocess.Popen) -> None:
 def stop_all() -> None:
     """Kill every process group this run started and every process still marked with it;
     start no new one."""
-    _stopping.set()
     with _lock:
+        _stopping.set()
         children = list(_children.values())
     for process in children:
         _kill_group(process)
     kill(leftovers())
+
+
+def stopping() -> bool:
+    """Has ``stop_all`` been called?"""
+    return _stopping.is_set()
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+EXIT_GRACE = 30.0  # seconds the command may take to exit after stop_all
+
+
+def stop_on_signals(grace: float = EXIT_GRACE) -> None:
+    """On Ctrl-C or SIGTERM, stop every process of the run at once, then exit.
+
+    Python runs a signal's handler in the main thread, between two bytecodes: a main thread
+    blocked in C (waiting on a worker, on a pipe) would run ``stop_all`` only when that wait ends,
+    which for a spinning kernel is a cell timeout later. The interpreter's C-level handler,
+    though, writes the signal's number to the wakeup fd the moment the signal arrives, in whatever
+    thread gets it; a watcher thread blocked on that fd calls ``stop_all`` straight away. The main
+    thread still gets ``KeyboardInterrupt`` to unwind and report; if the process has not exited
+    ``grace`` seconds after the signal, the watcher ends it with status 130. Call from the main
+    thread, before any worker thread starts."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
+
+    def watch() -> None:
+        while os.read(read_end, 1)[0] not in STOP_SIGNALS:
+            pass
+        stop_all()
+        time.sleep(grace)
+        kill(leftovers())
+        print(f"stopped: the command had not exited {grace:g} s after the signal", flush=True)
+        os._exit(130)
+
+    threading.Thread(target=watch, name="stop-on-signals", daemon=True).start()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def nbgrader(*args: str, course: Path, timeout: float = STUDENT_TIMEOUT):
