@@ -19,6 +19,8 @@ import torch
 from matplotlib.figure import Figure
 
 from dgmlab import checks
+from dgmlab.chain_rule import column_order
+from dgmlab.models import MADE
 from dgmlab.widgets.explorer import Explorer
 
 __all__ = ["SamplingPlot", "SamplingState", "explore_sampling", "sampling_state"]
@@ -104,14 +106,21 @@ class SamplingPlot:
         self.cond.set_data(state.conditionals.view(self.size, self.size).numpy())
 
 
-def explore_sampling(models: Mapping[str, torch.nn.Module], seed: int = 0) -> Explorer:
+def explore_sampling(
+    models: Mapping[str, torch.nn.Module] | None = None, seed: int = 0
+) -> Explorer:
     """An ipywidgets explorer: the ordering (a model per ordering) and how many pixels are drawn.
 
     Args:
-        models: name -> a trained binary autoregressive model on square images (same D).
+        models: name -> a trained binary autoregressive model on square images (same D);
+            None: two small untrained MADEs on 4x4 images, raster and column order (a quick look).
         seed: seeds the uniforms u shared by every ordering.
     """
     import ipywidgets as widgets
+
+    if models is None:
+        torch.manual_seed(seed)
+        models = {"raster": MADE(16, 2, (16,)), "column": MADE(16, 2, (16,), order=column_order(4))}
 
     first = next(iter(models.values()))
     D = first.data_dim
