@@ -603,3 +603,28 @@ CLAIMS += [
     Claim(_L09, r"mixture's gap prints as zero to the sixth decimal", "vae_vs_em_plot",
           r"ELBO\(q = p\(c \| x\)\) = -?0\.000000 nats"),
 ]  # fmt: skip
+
+
+# lecture 10
+_L10 = "lectures/10_autoregressive.ipynb"
+CLAIMS += [
+    Claim(_L10, r"a table\s+holds the whole distribution: \$1 \+ 2 \+ 4 \+ 8 = (15)\$ numbers",
+          "table_exact", r"entries: " + _NUM),
+    Claim(_L10, r"reproduces \$p_\\text\{data\}\$ to rounding", "table_exact",
+          r"max \|log p_table\(x\) - log p_data\(x\)\| = [\d.]+e-1[0-9]"),
+    Claim(_L10, r"No leak in either", "made_masks",
+          r"raster: outputs at or before the flipped pixel that moved: 0\n"
+          r"column: outputs at or before the flipped pixel that moved: 0"),
+    Claim(_L10, r"under an untrained network, sum to one", "normalized",
+          r"raster: sum over all 2\^16 images of p\(x\) = (?:1\.0000000|0\.9999999)"),
+    Claim(_L10, r"the raster-order model\s+" + _NUM + r" nats below", "bars_train",
+          r"raster order: E log p\(x\) = -?[\d.]+ nats, " + _NUM + " nats below"),
+    Claim(_L10, r"the column-order model " + _NUM, "bars_train",
+          r"column order: E log p\(x\) = -?[\d.]+ nats, " + _NUM + " nats below"),
+    Claim(_L10, r"(16) passes for sixteen pixels|Sixteen passes for sixteen pixels", "sample_bars",
+          r"network passes for one batch of raster-order samples: 16 \(D = 16\)"),
+    Claim(_L10, r"the exact test NLL is " + _NUM + " nats per image", "digits_train",
+          r"test NLL " + _NUM + " nats per image"),
+    Claim(_L10, r"the validation NLL is still falling", "digits_train",
+          r"after 8 epochs: validation NLL"),
+]  # fmt: skip

@@ -2,6 +2,8 @@
 
 from dgmlab.models.bar_decoder import bar_decoder
 from dgmlab.models.categorical import CategoricalGenerativeNetwork
+from dgmlab.models.made import MADE, MaskedLinear, mask
+from dgmlab.models.pixelcnn import MaskedConv2d, PixelCNN, causal_mask
 from dgmlab.models.vae import (
     VAE,
     GenerativeNetwork,
@@ -20,6 +22,12 @@ __all__ = [
     "count_parameters",
     "generative_network",
     "inference_network",
+    "MADE",
+    "MaskedLinear",
+    "mask",
+    "MaskedConv2d",
+    "PixelCNN",
+    "causal_mask",
     "sample",
     "VAE",
 ]
