@@ -29,6 +29,7 @@ from course_tools import (  # noqa: F401 - re-exported: the tests import them fr
     LECTURES,
     ROOT,
     SOLUTIONS,
+    Executed,
     assignments,
     environment,
     execute,

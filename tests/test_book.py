@@ -40,6 +40,7 @@ from course import (
     LECTURES,
     ROOT,
     SOLUTIONS,
+    Executed,
     environment,
     executed_cache,
     notebooks,
@@ -101,6 +102,48 @@ def test_the_readme_gives_the_command_this_test_runs():
     match = re.search(r"<!-- book-command -->\s*```bash\n(.*?)\n```", text, flags=re.S)
     assert match and match[1].strip() == "python -m book", "README: <!-- book-command -->"
     assert "build/book/_build/html/" in text, "the README says where the site lands"
+
+
+def test_a_lecture_that_raises_fails_the_build(monkeypatch, tmp_path):
+    from book import build
+
+    def failed(path, cache, **kwargs):
+        return Executed(nbformat.v4.new_notebook(), 1.0, RuntimeError("cell 3 raised"))
+
+    monkeypatch.setattr(build, "execute_cached", failed)
+    with pytest.raises(build.BuildError, match="01_x.ipynb stopped: cell 3 raised"):
+        build.execute_all([LECTURES / "01_x.ipynb"], tmp_path)
+
+
+def _widget(model_name: str, state: dict, buffers: list | None = None) -> dict:
+    return {"model_name": model_name, "state": state, "buffers": buffers or []}
+
+
+def test_an_explorer_becomes_its_picture_and_a_progress_bar_its_text():
+    from book.build import WIDGET_STATE, WIDGET_VIEW, static_widgets
+
+    png = "iVBORw0KGgo="  # what the Image widget held, base64
+    models = {
+        "box": _widget("VBoxModel", {"children": ["IPY_MODEL_slider", "IPY_MODEL_image"]}),
+        "slider": _widget("FloatSliderModel", {"description": "z", "value": 0.5}),
+        "image": _widget("ImageModel", {"format": "png"}, [{"path": ["value"], "data": png}]),
+        "bar": _widget("HBoxModel", {"children": ["IPY_MODEL_left", "IPY_MODEL_right"]}),
+        "left": _widget("HTMLModel", {"value": "fit:\u2007100%"}),
+        "right": _widget("HTMLModel", {"value": "50/50 [00:01&lt;00:00]"}),
+    }
+    view = {"output_type": "display_data", "metadata": {}}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("explore()")])
+    nb.cells[0].outputs = [
+        nbformat.from_dict({**view, "data": {WIDGET_VIEW: {"model_id": "bar"}}}),
+        nbformat.from_dict({**view, "data": {WIDGET_VIEW: {"model_id": "box"}}}),
+    ]
+    nb.metadata["widgets"] = {WIDGET_STATE: {"state": models}}
+    assert static_widgets(nb, "lectures/01_x.ipynb") == 1
+    bar, picture, note = nb.cells[0].outputs
+    assert bar.text == "fit: 100% 50/50 [00:01<00:00]\n"
+    assert picture.data["image/png"] == png
+    assert "z = 0.50" in note.data["text/html"] and "JupyterLab" in note.data["text/html"]
+    assert "widgets" not in nb.metadata  # no widget JavaScript on the page
 
 
 # ---------------------------------------------------------------------------- solutions
