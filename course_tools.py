@@ -8,6 +8,11 @@ needs it) and is not installed: it is imported from the repository's root, which
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import hashlib
+import importlib.metadata
+import json
 import os
 import sys
 import time
@@ -56,6 +61,7 @@ class Executed:
     notebook: nbformat.NotebookNode
     seconds: float
     error: Exception | None
+    cached: bool = False  # read from a cache (execute_cached): seconds are the run that made it
 
 
 def execute(path: Path, *, timeout: float = 300, env: dict[str, str] | None = None) -> Executed:
@@ -79,3 +85,71 @@ def execute(path: Path, *, timeout: float = 300, env: dict[str, str] | None = No
     except Exception as exc:  # noqa: BLE001 - the caller reports it (a test fails, a row says so)
         error = exc
     return Executed(nb, time.perf_counter() - start, error)
+
+
+# what a notebook's outputs depend on besides its own text and dgmlab: the variables that shorten
+# the lectures' training (CI, NBGRADER_EXECUTION), pick the device or the threads
+CACHE_VARIABLES = ("CI", "NBGRADER_EXECUTION", "DGMLAB_DEVICE", "OMP_NUM_THREADS")
+
+
+@functools.cache
+def _installed() -> str:
+    """This interpreter and every installed distribution with its version, one per line.
+
+    A set: the same distribution found twice (dgmlab's egg-info at the root, when the root is on
+    sys.path, beside its editable install's metadata) is one line, wherever Python started."""
+    dists = sorted(
+        {f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()}
+    )
+    return "\n".join([sys.version, *dists])
+
+
+def cache_key(path: Path, env: dict[str, str]) -> str:
+    """What an executed notebook depends on, hashed: the notebook's bytes, every file of dgmlab,
+    the installed packages and the variables in ``CACHE_VARIABLES``. A change to any of them
+    gives another key, so the notebook runs again."""
+    h = hashlib.sha256()
+    h.update(path.read_bytes())
+    for file in sorted((ROOT / "dgmlab").rglob("*")):
+        if file.is_file() and "__pycache__" not in file.parts:
+            h.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
+    h.update(_installed().encode())
+    h.update(json.dumps({k: env.get(k) for k in CACHE_VARIABLES}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def execute_cached(
+    path: Path,
+    cache: Path,
+    *,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+) -> Executed | None:
+    """``execute``, through a folder of executed notebooks: one that ran without error with the
+    same ``cache_key`` is read back instead of run again.
+
+    Processes that share ``cache`` (pytest's workers, the book's build) run each notebook once:
+    a lock file holds the others back while one runs it; with ``wait=False`` a notebook another
+    process is running returns None at once. A failed run is not stored.
+    """
+    env = environment() if env is None else env
+    cache.mkdir(parents=True, exist_ok=True)
+    stem = f"{path.stem}-{cache_key(path, env)[:20]}"
+    stored, record = cache / f"{stem}.ipynb", cache / f"{stem}.json"
+    with open(cache / f"{stem}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        if stored.exists() and record.exists():
+            seconds = json.loads(record.read_text())["seconds"]
+            return Executed(nbformat.read(stored, as_version=4), seconds, None, cached=True)
+        run = execute(path, timeout=timeout, env=env)
+        if run.error is None:
+            meta = json.dumps({"seconds": run.seconds, "source": str(path)})
+            for target, text in ((stored, nbformat.writes(run.notebook)), (record, meta)):
+                partial = target.with_suffix(".partial")
+                partial.write_text(text)
+                partial.replace(target)  # whole or absent, for a reader that does not lock
+        return run

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -28,11 +29,23 @@ from course_tools import (  # noqa: F401 - re-exported: the tests import them fr
     LECTURES,
     ROOT,
     SOLUTIONS,
+    Executed,
     assignments,
     environment,
     execute,
+    execute_cached,
     notebooks,
 )
+
+
+def executed_cache(tmp_path_factory) -> Path:
+    """The folder of executed notebooks that one pytest run shares across its workers (and the
+    book's build, tests/test_book.py): each notebook runs once per run, whoever asks first.
+    A fresh folder each run, so a run never reads what an earlier one executed."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # basetemp is the run's folder / popen-gwN
+        base = base.parent
+    return base / "executed-notebooks"
 
 
 def make_course(target: Path) -> Path:

@@ -1,9 +1,14 @@
-"""Every lecture and every solution notebook runs top to bottom in a fresh kernel."""
+"""Every lecture and every solution notebook runs top to bottom in a fresh kernel.
+
+Each runs once per pytest run: through the run's shared cache of executed notebooks
+(``course.executed_cache``), which the book's build (tests/test_book.py) reads and fills too.
+A lecture the book ran first is checked here on that run's outputs, with that run's seconds.
+"""
 
 from __future__ import annotations
 
 import pytest
-from course import LECTURES, ROOT, SOLUTIONS, execute, notebooks
+from course import LECTURES, ROOT, SOLUTIONS, execute_cached, executed_cache, notebooks
 from lecture_claims import check_claims
 
 pytestmark = pytest.mark.notebook
@@ -11,15 +16,21 @@ pytestmark = pytest.mark.notebook
 NOTEBOOKS = notebooks(LECTURES) + notebooks(SOLUTIONS)
 
 
+@pytest.fixture(scope="session")
+def cache(tmp_path_factory):
+    return executed_cache(tmp_path_factory)
+
+
 def test_there_are_notebooks_to_run():
     assert notebooks(SOLUTIONS), "no solution notebooks found"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path, record_property):
+def test_notebook_runs_top_to_bottom(path, record_property, cache):
     # the kernel gets this interpreter's bin/ on PATH and no grading seed
-    run = execute(path, timeout=300)
+    run = execute_cached(path, cache, timeout=300)
     record_property("seconds", round(run.seconds, 2))
+    record_property("run by", "an earlier test (the book's build)" if run.cached else "this test")
     assert run.error is None, f"{path.name} stopped: {run.error}"
     nb = run.notebook
     errors = [
