@@ -34,6 +34,7 @@ ITEMS = {
     "amortization": "benchmarks.amortization",
     "maximum_likelihood": "benchmarks.maximum_likelihood",
     "importance_weighting": "benchmarks.importance_weighting",
+    "flows": "benchmarks.flows",
 }
 SCHEMA = 1
 
