@@ -35,6 +35,7 @@ ITEMS = {
     "maximum_likelihood": "benchmarks.maximum_likelihood",
     "importance_weighting": "benchmarks.importance_weighting",
     "autoregressive": "benchmarks.autoregressive",
+    "flows": "benchmarks.flows",
 }
 SCHEMA = 1
 

@@ -628,3 +628,27 @@ CLAIMS += [
     Claim(_L10, r"the validation NLL is still falling", "digits_train",
           r"after 8 epochs: validation NLL"),
 ]  # fmt: skip
+
+# lecture 11
+_L11 = "lectures/11_flows.ipynb"
+CLAIMS += [
+    Claim(_L11, r"The test NLL is " + _NUM + " nats per dimension", "moons_train",
+          r"test NLL " + _NUM + " nats per dimension"),
+    Claim(_L11, r"seconds of training \(train " + _NUM + r"\)", "moons_train",
+          r"train NLL " + _NUM),
+    Claim(_L11, r"claims more than the cell holds for " + _NUM + " of the 7 cells", "dequant_1d",
+          r"exceeds log P\(k\) for " + _NUM + " of 7 cells"),
+    Claim(_L11, r"every row keeps", "dequant_1d", r"bound <= log P\(k\) for every k: True"),
+    Claim(_L11, r"independent-pixel cross-entropy, " + _NUM + " nats", "bars_flow",
+          r"before training\): bound [\d.]+, " + _NUM + " above H"),
+    Claim(_L11, r"bring it to " + _NUM + " nats above", "bars_flow",
+          r"K = 1: +bound [\d.]+ nats, " + _NUM + " above H"),
+    Claim(_L11, r"with one noise draw, and " + _NUM + " with eight", "bars_flow",
+          r"K = 8: +bound [\d.]+ nats, " + _NUM + " above H"),
+    Claim(_L11, r"independent-pixel model \(" + _NUM + " nats on the test", "digits_flow",
+          r"at the start\): test " + _NUM + " nats"),
+    Claim(_L11, r"test bound to " + _NUM + " nats with one noise", "digits_flow",
+          r"test " + _NUM + r" nats \(K = 1\)"),
+    Claim(_L11, r"draw and " + _NUM + " with sixteen", "digits_flow",
+          r"test " + _NUM + r" nats \(K = 16\)"),
+]  # fmt: skip
