@@ -266,10 +266,10 @@ def stage_lecture(path: Path, run: Executed, source: Path, repository_url: str) 
 
 
 def index_page(rows: list[tuple[str, str, bool]]) -> str:
-    table = ["| | lecture | exercise |", "|---|---|---|"]
-    for stem, name, has_exercise in rows:
+    table = ["| lecture | exercise |", "|---|---|"]
+    for stem, name, has_exercise in rows:  # the title carries its number: "01 · ..."
         exercise = f"[instructions](exercises/{stem})" if has_exercise else ""
-        table.append(f"| {stem[:2]} | [{name}](lectures/{stem}) | {exercise} |")
+        table.append(f"| [{name}](lectures/{stem}) | {exercise} |")
     return f"""# {TITLE}
 
 An open course on deep generative models. Every lecture is a notebook built around 4x4 "bar"
