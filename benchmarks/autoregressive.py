@@ -119,7 +119,8 @@ def digits_models(config: Config, result: Result) -> dict[str, float]:
                f"< {DIGITS_TARGET} (published ARM {PUBLISHED_ARM})", test_nll < DIGITS_TARGET,
                "nats"),
         Target("digits: PixelCNN training CPU time", round(cpu, 1),
-               f"<= {TRAIN_BUDGET_SECONDS:.0f} s", cpu <= TRAIN_BUDGET_SECONDS + 5, "s"),
+               f"<= {TRAIN_BUDGET_SECONDS:.0f} s, checked between epochs (the last may run "
+               "over: up to 5 s is met)", cpu <= TRAIN_BUDGET_SECONDS + 5, "s"),
     ]  # fmt: skip
 
     # sampling: D sequential passes against one decoder pass
