@@ -8,15 +8,18 @@ For a small D every conditional can be stored in a table and estimated by counti
 10 does it for the 2x2 bars: 16 images, 1 + 2 + 4 + 8 = 15 conditionals). The table at step
 d holds p(x_{o_d} = 1 | prefix) for each of the 2^(d-1) prefixes, indexed by the prefix read
 as a binary number with x_{o_1} as its most significant bit. A network replaces the table
-when D grows (``dgmlab.models.made``); orderings and inverse-CDF sampling live here and are
-shared by both.
+when D grows (``dgmlab.models.made``, ``dgmlab.models.pixelcnn``); orderings, inverse-CDF
+sampling and ``ChainRuleNetwork`` (what every such network does with its conditionals: the exact
+log-likelihood and sequential sampling) live here and are shared by all.
 """
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from dgmlab import checks
+from dgmlab.densities import log_categorical
 
 _MAX_TABLE_PIXELS = 20  # a table has 2^D - 1 entries
 
@@ -182,3 +185,54 @@ def sample_categorical(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     checks.in_unit_interval("u", u)
     cdf = torch.softmax(logits.double(), dim=-1).cumsum(-1)  # (..., K)
     return (cdf[..., :-1] <= u.double().unsqueeze(-1)).sum(-1)  # (...,)
+
+
+class ChainRuleNetwork(nn.Module):
+    """A network whose output d is the conditional p(x_{o_d} | x_{o_<d}): the exact likelihood
+    and sequential sampling, once for every such network.
+
+    A subclass sets ``data_dim`` (D) and ``order`` (a (D,) permutation), and defines
+    ``_logits(x)``: (B, D) int64 images -> (B, D, K) logits, output i depending only on the
+    pixels before i in the ordering; ``forward`` checks its input and calls it.
+    """
+
+    data_dim: int
+    order: torch.Tensor
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact log p(x) by the chain rule: sum_d log softmax(l_{o_d}(x_{o_<d}))[x_{o_d}]. (B,)."""
+        return log_categorical(x, self(x))
+
+    @torch.no_grad()
+    def sample(
+        self,
+        num_samples: int,
+        generator: torch.Generator | None = None,
+        u: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Draw images pixel by pixel in the ordering: D network passes.
+
+            x_{o_d} ~ p(x_{o_d} | x_{o_<d}),  d = 1, ..., D   (inverse CDF of uniforms u)
+
+        Args:
+            num_samples: B, how many images.
+            generator: an optional ``torch.Generator`` for the uniforms.
+            u: (B, D) uniforms in [0, 1) to use instead (u[:, i] decides pixel i).
+
+        Returns:
+            (B, D) int64 images.
+        """
+        B = checks.positive_int("num_samples", num_samples)
+        device = next(self.parameters()).device
+        if u is None:
+            u = torch.rand(B, self.data_dim, generator=generator, device=device)
+        checks.tensor("u", u, ndim=2, shape_hint=f"({B}, {self.data_dim})")
+        if u.shape != (B, self.data_dim):
+            raise ValueError(f"u must have shape ({B}, {self.data_dim}), found {tuple(u.shape)}")
+        x = torch.zeros(B, self.data_dim, dtype=torch.long, device=device)
+        for i in self.order.tolist():
+            x[:, i] = sample_categorical(self._logits(x)[:, i], u[:, i])  # sees only drawn pixels
+        return x

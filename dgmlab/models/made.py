@@ -24,8 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dgmlab import checks
-from dgmlab.chain_rule import check_categories, check_order, sample_categorical
-from dgmlab.densities import log_categorical
+from dgmlab.chain_rule import ChainRuleNetwork, check_categories, check_order
 
 
 def mask(in_degrees: torch.Tensor, out_degrees: torch.Tensor, strict: bool) -> torch.Tensor:
@@ -58,7 +57,7 @@ class MaskedLinear(nn.Linear):
         return F.linear(a, self.weight * self.mask, self.bias)
 
 
-class MADE(nn.Module):
+class MADE(ChainRuleNetwork):
     """A masked autoregressive MLP over D pixels with K categories each.
 
         logits = MADE(x): (B, D, K),  logits[:, o_d] depends only on x_{o_1}, ..., x_{o_{d-1}}
@@ -121,39 +120,3 @@ class MADE(nn.Module):
         if self.direct is not None:
             logits = logits + self.direct(one_hot)
         return logits.view(B, D, K)  # (B, D, K)
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Exact log p(x) by the chain rule: sum_d log softmax(l_{o_d}(x_{o_<d}))[x_{o_d}]. (B,)."""
-        return log_categorical(x, self(x))
-
-    @torch.no_grad()
-    def sample(
-        self,
-        num_samples: int,
-        generator: torch.Generator | None = None,
-        u: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Draw images pixel by pixel in the ordering: D network passes.
-
-            x_{o_d} ~ p(x_{o_d} | x_{o_<d}),  d = 1, ..., D   (inverse CDF of uniforms u)
-
-        Args:
-            num_samples: B, how many images.
-            generator: an optional ``torch.Generator`` for the uniforms.
-            u: (B, D) uniforms in [0, 1) to use instead (u[:, i] decides pixel i).
-
-        Returns:
-            (B, D) int64 images.
-        """
-        B = checks.positive_int("num_samples", num_samples)
-        weight = self.out.weight
-        if u is None:
-            u = torch.rand(B, self.data_dim, generator=generator, device=weight.device)
-        checks.tensor("u", u, ndim=2, shape_hint=f"({B}, {self.data_dim})")
-        if u.shape != (B, self.data_dim):
-            raise ValueError(f"u must have shape ({B}, {self.data_dim}), found {tuple(u.shape)}")
-        x = torch.zeros(B, self.data_dim, dtype=torch.long, device=weight.device)
-        for i in self.order.tolist():
-            logits = self._logits(x)[:, i]  # (B, K): depends only on pixels already drawn
-            x[:, i] = sample_categorical(logits, u[:, i])
-        return x

@@ -22,8 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dgmlab import checks
-from dgmlab.chain_rule import check_categories, column_order, raster_order, sample_categorical
-from dgmlab.densities import log_categorical
+from dgmlab.chain_rule import ChainRuleNetwork, check_categories, column_order, raster_order
 
 
 def causal_mask(kernel_size: int, include_centre: bool) -> torch.Tensor:
@@ -50,7 +49,7 @@ class MaskedConv2d(nn.Conv2d):
         return F.conv2d(a, self.weight * self.mask, self.bias, padding=self.padding)
 
 
-class PixelCNN(nn.Module):
+class PixelCNN(ChainRuleNetwork):
     """Causal convolutions over ``size x size`` images with K categories per pixel.
 
         h_0 = relu(conv_A(x / (K - 1))),  h_l = h_{l-1} + dropout(relu(conv_B(h_{l-1})))
@@ -124,36 +123,3 @@ class PixelCNN(nn.Module):
         if self.transpose:
             logits = logits.transpose(2, 3)
         return logits.permute(0, 2, 3, 1).reshape(B, s * s, K)  # (B, D, K)
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Exact log p(x) by the chain rule: sum_d log softmax(l_{o_d}(x_{o_<d}))[x_{o_d}]. (B,)."""
-        return log_categorical(x, self(x))
-
-    @torch.no_grad()
-    def sample(
-        self,
-        num_samples: int,
-        generator: torch.Generator | None = None,
-        u: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Draw images pixel by pixel in the ordering: D network passes (see ``MADE.sample``).
-
-        Args:
-            num_samples: B.
-            generator: an optional ``torch.Generator`` for the uniforms.
-            u: (B, D) uniforms in [0, 1) to use instead (u[:, i] decides pixel i).
-
-        Returns:
-            (B, D) int64 images.
-        """
-        B = checks.positive_int("num_samples", num_samples)
-        device = self.out.weight.device
-        if u is None:
-            u = torch.rand(B, self.data_dim, generator=generator, device=device)
-        checks.tensor("u", u, ndim=2, shape_hint=f"({B}, {self.data_dim})")
-        if u.shape != (B, self.data_dim):
-            raise ValueError(f"u must have shape ({B}, {self.data_dim}), found {tuple(u.shape)}")
-        x = torch.zeros(B, self.data_dim, dtype=torch.long, device=device)
-        for i in self.order.tolist():
-            x[:, i] = sample_categorical(self._logits(x)[:, i], u[:, i])
-        return x
