@@ -15,6 +15,7 @@ import importlib.metadata
 import json
 import os
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,12 +95,16 @@ CACHE_VARIABLES = ("CI", "NBGRADER_EXECUTION", "DGMLAB_DEVICE", "OMP_NUM_THREADS
 
 @functools.cache
 def _installed() -> str:
-    """This interpreter and every installed distribution with its version, one per line.
+    """This interpreter and every distribution installed in its environment, with its version,
+    one per line.
 
-    A set: the same distribution found twice (dgmlab's egg-info at the root, when the root is on
-    sys.path, beside its editable install's metadata) is one line, wherever Python started."""
+    Read from the environment's site-packages only, not from ``sys.path``: what a process has
+    on its path (the root, with dgmlab's egg-info, when started there; folders a test added)
+    must not change the key, or the book's build and test_notebooks would each run every
+    lecture."""
+    paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     dists = sorted(
-        {f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()}
+        {f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions(path=paths)}
     )
     return "\n".join([sys.version, *dists])
 

@@ -96,11 +96,32 @@ def test_the_key_is_the_same_wherever_python_started(tmp_path):
     lecture = sorted(course_tools.LECTURES.glob("*.ipynb"))[0]
     code = (
         "import sys; sys.path.append(sys.argv[1]); import course_tools as t; "
-        "print(t.cache_key(t.LECTURES / sys.argv[2], {}))"
+        "print(t.cache_key(t.LECTURES / sys.argv[2], {})); print(t._installed())"
     )
     for cwd in (course_tools.ROOT, tmp_path):
         done = subprocess.run(
             [sys.executable, "-c", code, str(course_tools.ROOT), lecture.name],
             cwd=cwd, capture_output=True, text=True, check=True,
         )  # fmt: skip
-        assert done.stdout.strip() == cache_key(lecture, {}), f"started in {cwd}"
+        key, *installed = done.stdout.strip().splitlines()
+        here = course_tools._installed().splitlines()
+        differ = sorted(set(installed) ^ set(here))
+        assert not differ, f"started in {cwd}, the installed set differs: {differ}"
+        assert key == cache_key(lecture, {}), f"started in {cwd}: same packages, other files?"
+
+
+def test_a_folder_on_sys_path_with_package_metadata_does_not_change_the_key(tmp_path):
+    """A test or a script may put any folder on sys.path; only the environment's own
+    site-packages say what is installed."""
+    lecture = sorted(course_tools.LECTURES.glob("*.ipynb"))[0]
+    before = cache_key(lecture, {})
+    fake = tmp_path / "other-0.1.dist-info"
+    fake.mkdir()
+    (fake / "METADATA").write_text("Metadata-Version: 2.1\nName: other\nVersion: 0.1\n")
+    sys.path.insert(0, str(tmp_path))
+    course_tools._installed.cache_clear()  # it is read once per process: read it again now
+    try:
+        assert cache_key(lecture, {}) == before
+    finally:
+        sys.path.remove(str(tmp_path))
+        course_tools._installed.cache_clear()
