@@ -76,11 +76,29 @@ class Result:
         bars: float | None = None,
         digits: float | None = None,
         train_s: float | None = None,
+        params: int | None = None,
+        sample_s: float | None = None,
+        samples: dict | None = None,
     ) -> None:
         """Put a model on the course's one scale: on bars, nats per image above the best
         achievable -H(p_data) (0 is perfect); on digits (17 levels), nats per image on the fixed
         447-image test split. ``likelihood`` says what the number is: exact, a bound (>= the
-        true NLL) or an estimate."""
+        true NLL), an estimate, or none (a model that only samples).
+
+        ``params`` counts the model's parameters, ``sample_s`` is the seconds it takes to draw 100
+        images, and ``samples`` maps a data set name ("bars", "digits") to a (16, D) integer
+        tensor of images the model drew (lecture 14 shows them side by side; they are kept in
+        the JSON record, not in the Markdown table)."""
+        kept = {}
+        for name, images in (samples or {}).items():
+            if name not in ("bars", "digits"):
+                raise ValueError(f"samples: keys must be 'bars' or 'digits', found {name!r}")
+            images = torch.as_tensor(images)
+            if images.dim() != 2 or images.shape[0] != 16:
+                raise ValueError(
+                    f"samples[{name!r}]: expected shape (16, D), found {tuple(images.shape)}"
+                )
+            kept[name] = images.to("cpu", torch.int64).tolist()
         self.scale.append(
             {
                 "model": model,
@@ -88,7 +106,10 @@ class Result:
                 "bars: nats above -H": None if bars is None else round(bars, 4),
                 "digits: test nats": None if digits is None else round(digits, 2),
                 "train_s": None if train_s is None else round(train_s, 1),
+                "params": params,
+                "sample_s (100 images)": None if sample_s is None else float(f"{sample_s:.3g}"),
                 "benchmark": self.name,
+                "samples": kept,
             }
         )
 

@@ -188,9 +188,14 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def scale_rows(report: dict) -> list[dict]:
-    """Every benchmark's models on the one scale, best digits number first."""
-    rows = [row for b in report["benchmarks"].values() for row in b.get("scale", [])]
+def scale_rows(report: dict, samples: bool = False) -> list[dict]:
+    """Every benchmark's models on the one scale, best digits number first (without their
+    sample images unless ``samples``: a table shows the numbers, lecture 14 the images)."""
+    rows = [
+        row if samples else {k: v for k, v in row.items() if k != "samples"}
+        for b in report["benchmarks"].values()
+        for row in b.get("scale", [])
+    ]
     return sorted(rows, key=lambda r: (r["digits: test nats"] is None, r["digits: test nats"] or 0))
 
 
