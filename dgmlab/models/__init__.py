@@ -2,6 +2,7 @@
 
 from dgmlab.models.bar_decoder import bar_decoder
 from dgmlab.models.categorical import CategoricalGenerativeNetwork
+from dgmlab.models.diffusion import EpsMLP, MaskedDenoiser
 from dgmlab.models.made import MADE, MaskedLinear, mask
 from dgmlab.models.pixelcnn import MaskedConv2d, PixelCNN, causal_mask
 from dgmlab.models.vae import (
@@ -22,6 +23,8 @@ __all__ = [
     "count_parameters",
     "generative_network",
     "inference_network",
+    "EpsMLP",
+    "MaskedDenoiser",
     "MADE",
     "MaskedLinear",
     "mask",
