@@ -652,3 +652,15 @@ CLAIMS += [
     Claim(_L11, r"draw and " + _NUM + " with sixteen", "digits_flow",
           r"test " + _NUM + r" nats \(K = 16\)"),
 ]  # fmt: skip
+
+# lecture 13
+_L13 = "lectures/13_diffusion.ipynb"
+CLAIMS += [
+    Claim(_L13, r"The held-out bound is " + _NUM + " nats per dimension", "moons_train",
+          r"held-out bound " + _NUM + " nats per dimension"),
+    Claim(_L13, r"test bound is " + _NUM + r" nats per image at \$T = 64\$", "digits_train",
+          r"test " + _NUM + r" nats \(standard error"),
+    Claim(_L13, r"standard error about half a nat", "digits_train", r"standard error 0\.[3-7]\d\)"),
+    Claim(_L13, r"its bound is " + _NUM + " nats; four", "steps_sweep", r"\n +1 +" + _NUM + " "),
+    Claim(_L13, r"four steps already reach " + _NUM, "steps_sweep", r"\n +4 +" + _NUM + " "),
+]  # fmt: skip
