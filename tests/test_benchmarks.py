@@ -25,6 +25,7 @@ FAST_ITEMS = ",".join(
     ["training", "quality", "scaling", "widgets", "gpu", "compile"]
     + ["amortization", "importance_weighting", "maximum_likelihood"]  # lectures 07-09
     + ["autoregressive", "flows"]  # lectures 10-11
+    + ["diffusion"]  # lecture 13
 )
 
 
