@@ -7,6 +7,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dgmlab import diffusion
 from dgmlab.models.diffusion import EpsMLP, MaskedDenoiser
@@ -395,3 +397,30 @@ def test_errors():
         MaskedDenoiser(4, 3, hidden=8)(torch.zeros(2, 3, dtype=torch.long))
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
         MaskedDenoiser(4, 3, dropout=1.0)
+
+
+# ---- properties ----
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+@given(
+    T=st.integers(1, 60),
+    beta_T=st.floats(0.01, 0.5),
+    seed=st.integers(0, 2**16),
+)
+def test_properties_of_the_forward_process_and_its_posterior(T, beta_T, seed):
+    # for any schedule: predict_x0 inverts the jump; the posterior's variance is below beta_t;
+    # the posterior mean from the true noise equals the reverse mean from that noise (so a
+    # perfect noise predictor makes every L_{t-1} the variance term alone)
+    g = torch.Generator().manual_seed(seed)
+    betas = diffusion.linear_schedule(T, min(1e-4, beta_T), beta_T)
+    x0, eps = (
+        torch.randn(5, 3, generator=g, dtype=DTYPE),
+        torch.randn(5, 3, generator=g, dtype=DTYPE),
+    )
+    t = torch.randint(1, T + 1, (5,), generator=g)
+    xt, _ = diffusion.forward_sample(x0, t, betas, eps=eps)
+    torch.testing.assert_close(diffusion.predict_x0(xt, t, eps, betas), x0)
+    mean, std = diffusion.posterior(x0, xt, t, betas)
+    assert bool((std[:, 0] ** 2 <= betas[t - 1] + 1e-15).all())
+    torch.testing.assert_close(diffusion.reverse_mean(xt, t, eps, betas), mean)
