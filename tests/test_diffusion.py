@@ -424,3 +424,14 @@ def test_properties_of_the_forward_process_and_its_posterior(T, beta_T, seed):
     mean, std = diffusion.posterior(x0, xt, t, betas)
     assert bool((std[:, 0] ** 2 <= betas[t - 1] + 1e-15).all())
     torch.testing.assert_close(diffusion.reverse_mean(xt, t, eps, betas), mean)
+
+
+def test_masking_sample_draws_the_reverse_chains_exact_marginal():
+    # the sampler's images against P(x_0) summed over every reverse trajectory (brute force):
+    # catches a reveal probability other than 1/t, or values drawn from the wrong image's logits
+    model = TableModel(3)
+    x = diffusion.masking_sample(model, 40000, D, K, T, torch.Generator().manual_seed(2))
+    for x0 in itertools.product(range(K), repeat=D):
+        _, log_marginal = _brute_force(model, x0)
+        freq = (x == torch.tensor(x0)).all(-1).double().mean().item()
+        assert abs(freq - math.exp(log_marginal)) < 0.01, (x0, freq, math.exp(log_marginal))
