@@ -101,14 +101,14 @@ def test_quick_mode_results_are_sane(fast_report):
 
 
 def test_every_model_lands_on_one_scale(fast_report):
-    """The models of lectures 06-11 each put a row on the one scale: bars never better than
+    """The models of lectures 06-13 each put a row on the one scale: bars never better than
     -H(p_data) (a negative gap is a broken metric), digits between 0 and uniform noise."""
     out, stdout = fast_report
     report = json.loads((out / "quick.json").read_text())
     rows = run.scale_rows(report)
     on_it = {r["benchmark"] for r in rows}
     assert {"quality", "importance_weighting", "maximum_likelihood"} <= on_it
-    assert {"autoregressive", "flows"} <= on_it
+    assert {"autoregressive", "flows", "diffusion"} <= on_it
     assert any(r["bars: nats above -H"] is not None for r in rows)
     for r in rows:
         assert r["bars: nats above -H"] is None or r["bars: nats above -H"] >= -1e-4, r
