@@ -498,12 +498,12 @@ def masking_bound(
     """
     _check_categories(x0, K)
     checks.positive_int("T", T)
-    total = torch.zeros(x0.shape[0], dtype=torch.float32, device=x0.device)
+    total = 0.0
     for step in range(1, T + 1):
         t = torch.full((x0.shape[0],), step, dtype=torch.long, device=x0.device)
         xt = masking_forward(x0, t, T, K, generator)
         total = total + _masked_cross_entropy(logits_model, x0, xt, K) / step
-    return total
+    return total  # (B,) in the logits' dtype and device
 
 
 def masking_loss(
