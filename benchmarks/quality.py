@@ -25,7 +25,7 @@ import time
 
 import torch
 
-from benchmarks.common import Config, Result, Target
+from benchmarks.common import Config, Result, Target, parameter_count, timed_samples
 from dgmlab.bounds import elbo, iwae_bound
 from dgmlab.data import Bars, digits_splits
 from dgmlab.densities import log_bernoulli, log_categorical
@@ -89,11 +89,16 @@ def bars(config: Config, result: Result) -> None:
         expected = bars_expected_log_likelihood(data, vae.decoder.cpu())
         gap = limit - expected
         best_gap = min(best_gap, gap)
+        sample_s, samples = timed_samples(lambda n, v=vae: v.sample(n))
         result.on_scale(
             f"VAE (L=1) trained on the {objective}" + (f" K={K}" if K > 1 else ""),
             "exact (quadrature over z)",
+            family="VAE" if K == 1 else "IWAE",
             bars=gap,
             train_s=history.seconds,
+            params=parameter_count(vae),
+            sample_s=sample_s,
+            samples={"bars": samples},
         )
         result.rows.append(
             {
@@ -213,9 +218,17 @@ def digits(config: Config, result: Result, kinds: tuple[bool, ...] = (True, Fals
         )
         consistent = 0.0 <= iw_nll <= test_nelbo + 0.5
         if categorical:
+            sample_s, samples = timed_samples(decoder.sample)
             for value, kind in ((test_nelbo, "bound: -ELBO"), (iw_nll, f"estimate: IW, K={K_iw}")):
                 result.on_scale(
-                    f"VAE L={L} trained on the ELBO", kind, digits=value, train_s=history.seconds
+                    f"VAE L={L} trained on the ELBO",
+                    kind,
+                    family="VAE",
+                    digits=value,
+                    train_s=history.seconds,
+                    params=parameter_count(encoder, decoder),
+                    sample_s=sample_s,
+                    samples={"digits": samples},
                 )
             result.targets += [
                 Target(

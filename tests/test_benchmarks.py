@@ -114,8 +114,40 @@ def test_every_model_lands_on_one_scale(fast_report):
         assert r["digits: test nats"] is None or 0 < r["digits: test nats"] < 64 * math.log(17), r
     digits = [r["digits: test nats"] for r in rows if r["digits: test nats"] is not None]
     assert digits == sorted(digits), "the table is not ordered best first"
+    # what lecture 14 sets side by side: every model (not a baseline) has its size, its
+    # sampling time and 16 images of each data set it is measured on, in that data's range
+    with_samples = run.scale_rows(report, samples=True)
+    for r in with_samples:
+        if r["family"] == "baseline":
+            continue
+        assert r["params"] > 0 and r["sample_s (100 images)"] > 0, r["model"]
+        for name, levels in (("bars", 2), ("digits", 17)):
+            column = "bars: nats above -H" if name == "bars" else "digits: test nats"
+            if r[column] is None:
+                continue
+            images = torch.tensor(r["samples"][name])
+            assert images.shape == (16, 16 if name == "bars" else 64), (r["model"], name)
+            assert 0 <= images.min() and images.max() < levels, (r["model"], name)
+            assert images.float().std() > 0, f"{r['model']}: 16 identical blank {name} images"
+    assert {r["family"] for r in with_samples} >= {"VAE", "IWAE", "EM mixture", "autoregressive",
+                                                   "flow"}  # fmt: skip
+    assert all("samples" not in r for r in rows), "the printed table carries the images"
     assert "## Every model on one scale" in (out / "quick.md").read_text()
     assert "== every model on one scale" in stdout
+
+
+def test_on_scale_rejects_an_unknown_family_and_misshapen_samples():
+    """A typo in a family would drop a model from lecture 14's table; images of the wrong
+    shape would break its figure: both are refused when the benchmark records them."""
+    result = common.Result("x", "x")
+    with pytest.raises(ValueError, match="family: expected one of .* found 'flows'"):
+        result.on_scale("m", "exact", family="flows", bars=0.1)
+    with pytest.raises(ValueError, match=r"samples\['bars'\]: expected shape \(16, D\)"):
+        result.on_scale("m", "exact", family="flow", samples={"bars": torch.zeros(15, 16)})
+    with pytest.raises(ValueError, match="samples: keys must be"):
+        result.on_scale("m", "exact", family="flow", samples={"moons": torch.zeros(16, 2)})
+    result.on_scale("m", "exact", family="flow", samples={"bars": torch.ones(16, 16)})
+    assert result.scale[0]["samples"]["bars"][0] == [1] * 16
 
 
 @pytest.mark.notebook
