@@ -7,8 +7,10 @@ measure side by side (interleaved, order rotated) and render what they are given
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import dgmlab.widgets  # noqa: E402
 from benchmarks import common, notebooks, run  # noqa: E402
 
 FAST_ITEMS = ",".join(
@@ -97,6 +100,15 @@ def test_quick_mode_results_are_sane(fast_report):
     assert variants["compile default, checks off"]["compile_s"] > 0
     gpu = benches["gpu"]
     assert (gpu["skipped"] is None) == torch.cuda.is_available()
+    # every lecture's explorer is timed: none skipped for want of a fixture
+    timed = {row["explorer"].split(".")[1] for row in benches["widgets"]["rows"]}
+    explorers = {
+        name
+        for module in pkgutil.iter_modules(dgmlab.widgets.__path__)
+        for name in dir(importlib.import_module(f"dgmlab.widgets.{module.name}"))
+        if name.startswith("explore_")
+    }
+    assert explorers - timed == set(), benches["widgets"]["notes"]
 
 
 def test_every_model_lands_on_one_scale(fast_report):
