@@ -36,6 +36,7 @@ ITEMS = {
     "importance_weighting": "benchmarks.importance_weighting",
     "autoregressive": "benchmarks.autoregressive",
     "flows": "benchmarks.flows",
+    "gans": "benchmarks.gans",
 }
 SCHEMA = 1
 

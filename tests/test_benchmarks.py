@@ -24,7 +24,7 @@ from benchmarks import common, notebooks, run  # noqa: E402
 FAST_ITEMS = ",".join(
     ["training", "quality", "scaling", "widgets", "gpu", "compile"]
     + ["amortization", "importance_weighting", "maximum_likelihood"]  # lectures 07-09
-    + ["autoregressive", "flows"]  # lectures 10-11
+    + ["autoregressive", "flows", "gans"]  # lectures 10-12
 )
 
 
