@@ -279,3 +279,28 @@ def test_error_messages():
         Discriminator(data_dim=2, minibatch_std=True)(torch.zeros(1, 2))
     with pytest.raises(ValueError, match="x must have last dimension 16"):
         Bars().column_posterior(torch.zeros(2, 3))
+
+
+def test_network_and_training_error_messages():
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 2\)"):
+        Discriminator(data_dim=2)(torch.zeros(2, 3, 2))
+    with pytest.raises(ValueError, match="x must have last dimension 2"):
+        Discriminator(data_dim=2)(torch.zeros(4, 3))
+    with pytest.raises(TypeError, match="probs must be a torch.Tensor"):
+        straight_through([0.5])
+    with pytest.raises(ValueError, match="data must have shape"):
+        fit_gan(PointGenerator(), Discriminator(2), torch.zeros(5), steps=1)
+    with pytest.raises(ValueError, match="batch_size must be >= 2"):
+        fit_gan(PointGenerator(), Discriminator(2), torch.zeros(5, 2), steps=1, batch_size=1)
+    with pytest.raises(ValueError, match="x must have shape"):
+        quadratic_features(torch.zeros(3))
+
+
+def test_tensors_follow_their_inputs_dtype():
+    # float64 in, float64 out: the generators sample in their parameters' dtype
+    gen = BarGenerator(hidden_dims=(8,)).double()
+    assert gen.sample(4, torch.Generator().manual_seed(0)).dtype == torch.float64
+    x = torch.randn(10, 2, dtype=torch.float64)
+    w = fit_logistic(quadratic_features(x), (x[:, 0] > 0).double())
+    assert w.dtype == torch.float64
+    assert optimal_discriminator(x[:, 0].float(), x[:, 1].float()).dtype == torch.float32
