@@ -97,17 +97,26 @@ def test_quick_mode_results_are_sane(fast_report):
     assert variants["compile default, checks off"]["compile_s"] > 0
     gpu = benches["gpu"]
     assert (gpu["skipped"] is None) == torch.cuda.is_available()
+    gan_bars = benches["gans"]["tables"][
+        "bars: the bar GAN's exact distribution over all 2^16 images"
+    ]
+    for row in gan_bars:  # exact divergences of a distribution that sums to 1
+        assert row["KL(p_data||p_G)"] >= 0 and row["KL(p_G||p_data)"] >= 0
+        assert 0 <= row["TV"] <= 1 and 0 <= row["JS"] <= math.log(2) + 1e-3
+        assert abs(sum(row["mass per column"]) - 1) < 0.01
 
 
 def test_every_model_lands_on_one_scale(fast_report):
-    """The models of lectures 06-11 each put a row on the one scale: bars never better than
+    """The models of lectures 06-12 each put a row on the one scale: bars never better than
     -H(p_data) (a negative gap is a broken metric), digits between 0 and uniform noise."""
     out, stdout = fast_report
     report = json.loads((out / "quick.json").read_text())
     rows = run.scale_rows(report)
     on_it = {r["benchmark"] for r in rows}
     assert {"quality", "importance_weighting", "maximum_likelihood"} <= on_it
-    assert {"autoregressive", "flows"} <= on_it
+    assert {"autoregressive", "flows", "gans"} <= on_it
+    gans = [r for r in rows if r["benchmark"] == "gans"]  # a GAN has no likelihood: no nats
+    assert all(r["log-likelihood"] == "none" and r["bars: nats above -H"] is None for r in gans)
     assert any(r["bars: nats above -H"] is not None for r in rows)
     for r in rows:
         assert r["bars: nats above -H"] is None or r["bars: nats above -H"] >= -1e-4, r
