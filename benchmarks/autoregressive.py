@@ -32,13 +32,12 @@ from benchmarks.common import (
     Target,
     median,
     median_seconds,
-    parameter_count,
     timed_samples,
 )
 from dgmlab.autoregressive import train_autoregressive
 from dgmlab.chain_rule import column_order, raster_order
 from dgmlab.data import Bars, digits_splits
-from dgmlab.models import MADE, CategoricalGenerativeNetwork, PixelCNN
+from dgmlab.models import MADE, CategoricalGenerativeNetwork, PixelCNN, count_parameters
 from dgmlab.recipes import expected_log_likelihood
 
 BARS_TOLERANCE = 0.02
@@ -68,7 +67,7 @@ def bars_made(config: Config, result: Result) -> dict[str, float]:
         gaps[name] = neg_H - expected_log_likelihood(model, data)
         sample_s, samples = timed_samples(model.sample)
         result.on_scale(f"MADE, {name} order", "exact", family="autoregressive", bars=gaps[name],
-                        train_s=cpu, params=parameter_count(model), sample_s=sample_s,
+                        train_s=cpu, params=count_parameters(model), sample_s=sample_s,
                         samples={"bars": samples})  # fmt: skip
         result.rows.append({"data": "bars 4x4 (exact, all 2^16 images)",
                             "model": f"MADE hidden (128, 128), {name} order, N={N}",
@@ -97,7 +96,7 @@ def digits_models(config: Config, result: Result) -> dict[str, float]:
     numbers = {"pixelcnn": test_nll}
     sample_s, samples = timed_samples(model.sample, repeats=1)
     result.on_scale("PixelCNN (causal convolution)", "exact", family="autoregressive",
-                    digits=test_nll, train_s=cpu, params=parameter_count(model),
+                    digits=test_nll, train_s=cpu, params=count_parameters(model),
                     sample_s=sample_s, samples={"digits": samples})  # fmt: skip
 
     vae = quality.course_vae_digits(config)  # the course's VAE, same split, same run

@@ -136,12 +136,6 @@ class Result:
         return asdict(self)
 
 
-def parameter_count(*modules: torch.nn.Module) -> int:
-    """How many numbers the modules learn (shared parameters counted once)."""
-    unique = {id(p): p for m in modules for p in m.parameters()}
-    return sum(p.numel() for p in unique.values())
-
-
 def timed_samples(
     draw: Callable[[int], torch.Tensor], repeats: int = 3
 ) -> tuple[float, torch.Tensor]:

@@ -25,9 +25,10 @@ import torch
 from sklearn.datasets import make_moons
 
 from benchmarks import quality
-from benchmarks.common import Config, Result, Target, parameter_count, timed_samples
+from benchmarks.common import Config, Result, Target, timed_samples
 from dgmlab.data import Bars, digits_splits
 from dgmlab.dequantization import dequantized_log_likelihood, dequantized_nll_bound
+from dgmlab.models import count_parameters
 from dgmlab.models.flow import CategoricalCDF, ElementwiseAffine, checkerboard_masks, real_nvp
 from dgmlab.recipes import all_images
 from dgmlab.train import fit
@@ -102,7 +103,7 @@ def bars(config: Config, result: Result) -> None:
     for K in (1, K_big):
         result.on_scale(f"RealNVP flow, {couplings} couplings", f"bound: dequantized, K={K}",
                         family="flow", bars=above[K], train_s=history.seconds,
-                        params=parameter_count(flow), sample_s=sample_s,
+                        params=count_parameters(flow), sample_s=sample_s,
                         samples={"bars": samples})  # fmt: skip
     result.targets.append(Target("bars: flow's dequantized bound, nats above -H(p_data)",
                                  round(above[1], 4), ">= 0 (a bound; lower is better)",
@@ -149,7 +150,7 @@ def digits(config: Config, result: Result) -> None:
     for K, value in ((1, test_1), (K_big, test_big)):
         result.on_scale(f"RealNVP flow, {couplings} couplings, hidden {hidden}",
                         f"bound: dequantized, K={K}", family="flow", digits=value,
-                        train_s=history.seconds, params=parameter_count(flow),
+                        train_s=history.seconds, params=count_parameters(flow),
                         sample_s=sample_s, samples={"digits": samples})  # fmt: skip
     result.targets += [
         Target("digits (17 levels): flow test bound, K=1", round(test_1, 2),

@@ -22,12 +22,12 @@ import math
 
 import torch
 
-from benchmarks.common import Config, Result, Target, parameter_count, timed_samples
+from benchmarks.common import Config, Result, Target, timed_samples
 from benchmarks.quality import _train_digits
 from dgmlab.bounds import elbo, iwae_bound, iwae_bound_dreg
 from dgmlab.data import digits_splits
 from dgmlab.densities import log_categorical
-from dgmlab.models import CategoricalGenerativeNetwork, InferenceNetwork
+from dgmlab.models import CategoricalGenerativeNetwork, InferenceNetwork, count_parameters
 
 TRAIN_K = 10  # importance samples per image in the IWAE's training loss
 TARGET_MARGIN = 0.5  # nats: IWAE's test NLL at least this much below the VAE's
@@ -107,7 +107,7 @@ def run(config: Config) -> Result:
             family="IWAE",
             digits=nll[name],
             train_s=history.seconds,
-            params=parameter_count(encoder, decoder),
+            params=count_parameters(encoder) + count_parameters(decoder),
             sample_s=sample_s,
             samples={"digits": samples},
         )

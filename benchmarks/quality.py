@@ -25,12 +25,18 @@ import time
 
 import torch
 
-from benchmarks.common import Config, Result, Target, parameter_count, timed_samples
+from benchmarks.common import Config, Result, Target, timed_samples
 from dgmlab.bounds import elbo, iwae_bound
 from dgmlab.data import Bars, digits_splits
 from dgmlab.densities import log_bernoulli, log_categorical
 from dgmlab.evidence import log_evidence
-from dgmlab.models import VAE, CategoricalGenerativeNetwork, GenerativeNetwork, InferenceNetwork
+from dgmlab.models import (
+    VAE,
+    CategoricalGenerativeNetwork,
+    GenerativeNetwork,
+    InferenceNetwork,
+    count_parameters,
+)
 from dgmlab.train import fit
 
 BARS_TOLERANCE = 0.05
@@ -96,7 +102,7 @@ def bars(config: Config, result: Result) -> None:
             family="VAE" if K == 1 else "IWAE",
             bars=gap,
             train_s=history.seconds,
-            params=parameter_count(vae),
+            params=count_parameters(vae),
             sample_s=sample_s,
             samples={"bars": samples},
         )
@@ -226,7 +232,7 @@ def digits(config: Config, result: Result, kinds: tuple[bool, ...] = (True, Fals
                     family="VAE",
                     digits=value,
                     train_s=history.seconds,
-                    params=parameter_count(encoder, decoder),
+                    params=count_parameters(encoder) + count_parameters(decoder),
                     sample_s=sample_s,
                     samples={"digits": samples},
                 )

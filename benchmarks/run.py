@@ -38,6 +38,7 @@ ITEMS = {
     "importance_weighting": "benchmarks.importance_weighting",
     "autoregressive": "benchmarks.autoregressive",
     "flows": "benchmarks.flows",
+    "gans": "benchmarks.gans",
 }
 # named groups of items for --only: "landscape" is every model of lecture 14's closing table,
 # which must come from one run (tests/test_landscape.py checks the record)
@@ -48,6 +49,7 @@ GROUPS = {
         "maximum_likelihood",
         "autoregressive",
         "flows",
+        "gans",
     ],
 }
 SCHEMA = 1

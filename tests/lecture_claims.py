@@ -652,3 +652,28 @@ CLAIMS += [
     Claim(_L11, r"draw and " + _NUM + " with sixteen", "digits_flow",
           r"test " + _NUM + r" nats \(K = 16\)"),
 ]  # fmt: skip
+
+_L12 = "lectures/12_density_ratios_and_gans.ipynb"
+CLAIMS += [
+    Claim(_L12, r"the fitted exponent is " + _NUM, "ratio_1d", r"falls like n\^-" + _NUM),
+    Claim(_L12, r"from " + _NUM + " nats at 30 samples per class", "ratio_1d",
+          r"\n\s+30\s+" + _NUM),
+    Claim(_L12, r"per class to " + _NUM + " at 10000", "ratio_1d", r"10000\s+" + _NUM),
+    Claim(_L12, r"only " + _NUM + "% of the non-saturating generator's", "ring",
+          r"non-saturating : 8/8 modes hit, " + _NUM + "% good"),
+    Claim(_L12, r"\(" + _NUM + r"% for the saturating one\)", "ring",
+          r"\nsaturating +: \d/8 modes hit, " + _NUM + "% good"),
+    Claim(_L12, r"Both runs hit all 8 modes", "ring", r"saturating +: 8/8 modes hit"),
+    Claim(_L12, r"collapsed onto " + _NUM + " of the 4 columns", "bars_gan",
+          r"columns with >= 5% mass: " + _NUM + " of 4"),
+    Claim(_L12, r"is small \(" + _NUM + r" nats\)", "bars_gan", r"KL\(p_G \|\| p_data\) " + _NUM),
+    Claim(_L12, r"\\Vert p_G\) = " + _NUM + r"\$ nats: the data", "bars_gan",
+          r"KL\(p_data \|\| p_G\) " + _NUM),
+    Claim(_L12, r"The total variation is " + _NUM, "bars_gan", r"TV " + _NUM),
+    Claim(_L12, r"spreads over " + _NUM + " of the 4 columns", "bars_remedy",
+          r"columns with >= 5% mass: " + _NUM + " of 4"),
+    Claim(_L12, r"falls from [\d.]+ to " + _NUM + " nats and", "bars_remedy",
+          r"KL\(p_data \|\| p_G\) " + _NUM),
+    Claim(_L12, r"total variation from\s*[\d.]+ to " + _NUM, "bars_remedy", r"TV " + _NUM),
+    Claim(_L12, r"rises slightly, to " + _NUM, "bars_remedy", r"KL\(p_G \|\| p_data\) " + _NUM),
+]  # fmt: skip
