@@ -111,13 +111,16 @@ def _installed() -> str:
 
 def cache_key(path: Path, env: dict[str, str]) -> str:
     """What an executed notebook depends on, hashed: the notebook's bytes, every file of dgmlab,
-    the installed packages and the variables in ``CACHE_VARIABLES``. A change to any of them
-    gives another key, so the notebook runs again."""
+    the benchmark record (lectures 10 and 14 read it), the installed packages and the variables
+    in ``CACHE_VARIABLES``. A change to any of them gives another key, so the notebook runs
+    again."""
     h = hashlib.sha256()
     h.update(path.read_bytes())
     for file in sorted((ROOT / "dgmlab").rglob("*")):
         if file.is_file() and "__pycache__" not in file.parts:
             h.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
+    record = ROOT / "benchmarks" / "results" / "full.json"
+    h.update(record.read_bytes() if record.exists() else b"no record")
     h.update(_installed().encode())
     h.update(json.dumps({k: env.get(k) for k in CACHE_VARIABLES}, sort_keys=True).encode())
     return h.hexdigest()

@@ -26,11 +26,18 @@ import time
 import torch
 
 from benchmarks import quality
-from benchmarks.common import Config, Result, Target, median, median_seconds
+from benchmarks.common import (
+    Config,
+    Result,
+    Target,
+    median,
+    median_seconds,
+    timed_samples,
+)
 from dgmlab.autoregressive import train_autoregressive
 from dgmlab.chain_rule import column_order, raster_order
 from dgmlab.data import Bars, digits_splits
-from dgmlab.models import MADE, CategoricalGenerativeNetwork, PixelCNN
+from dgmlab.models import MADE, CategoricalGenerativeNetwork, PixelCNN, count_parameters
 from dgmlab.recipes import expected_log_likelihood
 
 BARS_TOLERANCE = 0.02
@@ -58,7 +65,10 @@ def bars_made(config: Config, result: Result) -> dict[str, float]:
         train_autoregressive(model, x, epochs=epochs, batch_size=250, lr=5e-3)
         cpu = time.process_time() - cpu
         gaps[name] = neg_H - expected_log_likelihood(model, data)
-        result.on_scale(f"MADE, {name} order", "exact", bars=gaps[name], train_s=cpu)
+        sample_s, samples = timed_samples(model.sample)
+        result.on_scale(f"MADE, {name} order", "exact", family="autoregressive", bars=gaps[name],
+                        train_s=cpu, params=count_parameters(model), sample_s=sample_s,
+                        samples={"bars": samples})  # fmt: skip
         result.rows.append({"data": "bars 4x4 (exact, all 2^16 images)",
                             "model": f"MADE hidden (128, 128), {name} order, N={N}",
                             "train_cpu_s": round(cpu, 1),
@@ -84,7 +94,10 @@ def digits_models(config: Config, result: Result) -> dict[str, float]:
     with torch.no_grad():
         test_nll = float(-model.log_prob(x_test).mean())
     numbers = {"pixelcnn": test_nll}
-    result.on_scale("PixelCNN (causal convolution)", "exact", digits=test_nll, train_s=cpu)
+    sample_s, samples = timed_samples(model.sample, repeats=1)
+    result.on_scale("PixelCNN (causal convolution)", "exact", family="autoregressive",
+                    digits=test_nll, train_s=cpu, params=count_parameters(model),
+                    sample_s=sample_s, samples={"digits": samples})  # fmt: skip
 
     vae = quality.course_vae_digits(config)  # the course's VAE, same split, same run
     nelbo, iw_nll = vae["test -ELBO"], vae[vae["iw_key"]]

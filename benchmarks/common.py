@@ -53,6 +53,20 @@ class Target:
     unit: str = ""
 
 
+# the model families of the course, in the order lecture 14 lists them; "baseline" marks a
+# reference row (independent pixels) rather than a family
+FAMILIES = (
+    "VAE",
+    "IWAE",
+    "EM mixture",
+    "autoregressive",
+    "flow",
+    "diffusion",
+    "GAN",
+    "baseline",
+)
+
+
 @dataclass
 class Result:
     """What one benchmark found: table rows, headline targets, notes, or why it was skipped."""
@@ -73,6 +87,7 @@ class Result:
         model: str,
         likelihood: str,
         *,
+        family: str,
         bars: float | None = None,
         digits: float | None = None,
         train_s: float | None = None,
@@ -80,15 +95,18 @@ class Result:
         sample_s: float | None = None,
         samples: dict | None = None,
     ) -> None:
-        """Put a model on the course's one scale: on bars, nats per image above the best
-        achievable -H(p_data) (0 is perfect); on digits (17 levels), nats per image on the fixed
-        447-image test split. ``likelihood`` says what the number is: exact, a bound (>= the
-        true NLL), an estimate, or none (a model that only samples).
+        """Put a model of ``family`` (one of ``FAMILIES``) on the course's one scale: on bars,
+        nats per image above the best achievable -H(p_data) (0 is perfect); on digits (17
+        levels), nats per image on the fixed 447-image test split. ``likelihood`` says what the
+        number is: exact, a bound (>= the true NLL), an estimate, or none (a model that only
+        samples).
 
         ``params`` counts the model's parameters, ``sample_s`` is the seconds it takes to draw 100
         images, and ``samples`` maps a data set name ("bars", "digits") to a (16, D) integer
         tensor of images the model drew (lecture 14 shows them side by side; they are kept in
         the JSON record, not in the Markdown table)."""
+        if family not in FAMILIES:
+            raise ValueError(f"family: expected one of {FAMILIES}, found {family!r}")
         kept = {}
         for name, images in (samples or {}).items():
             if name not in ("bars", "digits"):
@@ -102,6 +120,7 @@ class Result:
         self.scale.append(
             {
                 "model": model,
+                "family": family,
                 "log-likelihood": likelihood,
                 "bars: nats above -H": None if bars is None else round(bars, 4),
                 "digits: test nats": None if digits is None else round(digits, 2),
@@ -115,6 +134,19 @@ class Result:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def timed_samples(
+    draw: Callable[[int], torch.Tensor], repeats: int = 3
+) -> tuple[float, torch.Tensor]:
+    """Seconds to draw 100 images (the median of ``repeats`` timed draws after one warm-up)
+    and 16 of the warm-up's images, as int64: for ``Result.on_scale``'s sample_s and samples.
+
+    ``draw(n)`` -> (n, D) images (0/1 or integer levels)."""
+    with torch.no_grad():
+        images = draw(100)
+        seconds = median(median_seconds(lambda: draw(100), repeats, warmup=0))
+    return seconds, images[:16].round().long().cpu()
 
 
 def median(values: list[float]) -> float:

@@ -21,7 +21,7 @@ import time
 import torch
 
 from benchmarks import quality
-from benchmarks.common import Config, Result, Target
+from benchmarks.common import Config, Result, Target, timed_samples
 from dgmlab.coding import HuffmanCode, binary_index
 from dgmlab.data import Bars, digits_splits
 from dgmlab.em import fit_em
@@ -29,6 +29,12 @@ from dgmlab.recipes import all_images, expected_log_likelihood
 
 TARGET_TEST_NLL = 102.0
 INDEPENDENT_PIXELS_NLL = 106.3  # issue 14's figure for one categorical per pixel
+
+
+def _parameters(mixture) -> int:
+    """A mixture's free numbers: C - 1 weights, and per component and pixel K - 1 levels."""
+    C, levels = mixture.num_components, getattr(mixture, "num_levels", 2)
+    return (C - 1) + C * mixture.num_pixels * (levels - 1)
 
 
 def bars(result: Result) -> None:
@@ -55,7 +61,10 @@ def bars(result: Result) -> None:
         "KL(p_data || p) nats": round(kl, 4), "Huffman bits/image": round(measured, 3),
         "mean length (exact)": round(expected, 4), "H(p_data) bits": round(entropy_bits, 4),
     })  # fmt: skip
-    result.on_scale("EM mixture, C=4", "exact", bars=kl, train_s=seconds)
+    sample_s, samples = timed_samples(lambda n: fit.mixture.sample(n)[0])
+    result.on_scale("EM mixture, C=4", "exact", family="EM mixture", bars=kl, train_s=seconds,
+                    params=_parameters(fit.mixture), sample_s=sample_s,
+                    samples={"bars": samples})  # fmt: skip
     result.targets += [
         Target("bars: EM mixture, exact KL(p_data || p)", round(kl, 4), "< 0.02", kl < 0.02,
                "nats"),
@@ -92,7 +101,10 @@ def digits(config: Config, result: Result) -> None:
         "train NLL": round(train, 2), "val NLL": round(val, 2), "test NLL": round(test, 2),
         "fit_s (all candidates)": round(seconds, 1),
     }]  # fmt: skip
-    result.on_scale(f"EM mixture, C={C}", "exact", digits=test, train_s=seconds)
+    sample_s, samples = timed_samples(lambda n: fit.mixture.sample(n)[0])
+    result.on_scale(f"EM mixture, C={C}", "exact", family="EM mixture", digits=test,
+                    train_s=seconds, params=_parameters(fit.mixture), sample_s=sample_s,
+                    samples={"digits": samples})  # fmt: skip
     result.targets += [
         Target("digits (17 levels): EM mixture test NLL", round(test, 2),
                f"<= {TARGET_TEST_NLL} (independent pixels: {INDEPENDENT_PIXELS_NLL})",

@@ -10,6 +10,7 @@ date and commit) and the scaling plot ``DIR/<mode>_scaling.png``.
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import Config, Result, machine
+from benchmarks.sources import source_digest
 
 ITEMS = {
     "notebooks": "benchmarks.notebooks",
@@ -36,7 +38,20 @@ ITEMS = {
     "importance_weighting": "benchmarks.importance_weighting",
     "autoregressive": "benchmarks.autoregressive",
     "flows": "benchmarks.flows",
+    "gans": "benchmarks.gans",
     "diffusion": "benchmarks.diffusion",
+}
+# named groups of items for --only: "landscape" is every model of lecture 14's closing table,
+# which must come from one run (tests/test_landscape.py checks the record)
+GROUPS = {
+    "landscape": [
+        "quality",
+        "importance_weighting",
+        "maximum_likelihood",
+        "autoregressive",
+        "flows",
+        "gans",
+    ],
 }
 SCHEMA = 1
 
@@ -52,7 +67,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="quick: seconds, checks the machinery (CI); full: the record",
     )
     parser.add_argument(
-        "--only", default="", help=f"comma-separated items to run (default all): {', '.join(ITEMS)}"
+        "--only",
+        default="",
+        help=f"comma-separated items to run (default all): {', '.join(ITEMS)}; or a group: "
+        + "; ".join(f"{g} = {','.join(items)}" for g, items in GROUPS.items()),
     )
     parser.add_argument(
         "--device", default="cpu", help="device for the in-process benchmarks (cpu, cuda, cuda:N)"
@@ -226,10 +244,15 @@ def print_summary(report: dict, flush: bool = False) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(ITEMS)
+    asked = [n.strip() for n in args.only.split(",") if n.strip()] or list(ITEMS)
+    names = list(dict.fromkeys(item for n in asked for item in GROUPS.get(n, [n])))
     unknown = [n for n in names if n not in ITEMS]
     if unknown:
-        print(f"--only: unknown item(s) {unknown}; choose from {list(ITEMS)}", file=sys.stderr)
+        print(
+            f"--only: unknown item(s) {unknown}; choose from {list(ITEMS)} or a group "
+            f"{list(GROUPS)}",
+            file=sys.stderr,
+        )
         return 2
     if args.threads < 1:
         print(f"--threads must be >= 1, found {args.threads}", file=sys.stderr)
@@ -255,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         out=out,
     )
     start = time.perf_counter()
+    run_id = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     report = {"schema": SCHEMA, "mode": args.mode, "machine": machine(config), "benchmarks": {}}
     failed = False
     for name in names:
@@ -267,7 +291,12 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             result = Result(name, name, skipped="error: " + traceback.format_exc(limit=3)[-600:])
         result.seconds = time.perf_counter() - t0
-        report["benchmarks"][name] = {**result.to_json(), **_provenance(started)}
+        report["benchmarks"][name] = {
+            **result.to_json(),
+            **_provenance(started),
+            "run_id": run_id,  # the items of one command share it
+            "source_digest": source_digest(ITEMS[name]),  # the code its numbers came from
+        }
         print_summary({"benchmarks": {name: report["benchmarks"][name]}}, flush=True)
     report["seconds"] = time.perf_counter() - start
     previous = out / f"{args.mode}.json"

@@ -55,6 +55,20 @@ def _fixtures(module, parameter: str, latent_dim: int = 1):
 
         decoder = bar_decoder()
         return {"hand-set": lambda z: torch.sigmoid(decoder(z))}
+    if parameter in ("vae", "encoder"):  # lectures 07-08: an untrained 1-D bar VAE (its cost
+        from dgmlab.models import VAE  # per move does not depend on its weights)
+
+        torch.manual_seed(0)
+        vae = VAE(data_dim=16, latent_dim=1, hidden_dims=(64, 64)).double()
+        return vae if parameter == "vae" else vae.encoder
+    if parameter == "rows":  # lecture 14: the models of the benchmark record, if it has them
+        from benchmarks.common import ROOT
+        from dgmlab import landscape
+
+        try:
+            return landscape.read_scale(ROOT / "benchmarks" / "results" / "full.json")
+        except (FileNotFoundError, ValueError) as error:
+            raise LookupError(f"rows ({error})") from error
     if parameter in ("images", "x"):
         from dgmlab.data import Bars
 

@@ -7,8 +7,10 @@ measure side by side (interleaved, order rotated) and render what they are given
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +21,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import dgmlab.widgets  # noqa: E402
 from benchmarks import common, notebooks, run  # noqa: E402
 
 FAST_ITEMS = ",".join(
     ["training", "quality", "scaling", "widgets", "gpu", "compile"]
     + ["amortization", "importance_weighting", "maximum_likelihood"]  # lectures 07-09
-    + ["autoregressive", "flows"]  # lectures 10-11
+    + ["autoregressive", "flows", "gans"]  # lectures 10-12
     + ["diffusion"]  # lecture 13
 )
 
@@ -98,6 +101,22 @@ def test_quick_mode_results_are_sane(fast_report):
     assert variants["compile default, checks off"]["compile_s"] > 0
     gpu = benches["gpu"]
     assert (gpu["skipped"] is None) == torch.cuda.is_available()
+    # every lecture's explorer is timed: none skipped for want of a fixture
+    timed = {row["explorer"].split(".")[1] for row in benches["widgets"]["rows"]}
+    explorers = {
+        name
+        for module in pkgutil.iter_modules(dgmlab.widgets.__path__)
+        for name in dir(importlib.import_module(f"dgmlab.widgets.{module.name}"))
+        if name.startswith("explore_")
+    }
+    assert explorers - timed == set(), benches["widgets"]["notes"]
+    gan_bars = benches["gans"]["tables"][
+        "bars: the bar GAN's exact distribution over all 2^16 images"
+    ]
+    for row in gan_bars:  # exact divergences of a distribution that sums to 1
+        assert row["KL(p_data||p_G)"] >= 0 and row["KL(p_G||p_data)"] >= 0
+        assert 0 <= row["TV"] <= 1 and 0 <= row["JS"] <= math.log(2) + 1e-3
+        assert abs(sum(row["mass per column"]) - 1) < 0.01
 
 
 def test_every_model_lands_on_one_scale(fast_report):
@@ -108,15 +127,50 @@ def test_every_model_lands_on_one_scale(fast_report):
     rows = run.scale_rows(report)
     on_it = {r["benchmark"] for r in rows}
     assert {"quality", "importance_weighting", "maximum_likelihood"} <= on_it
-    assert {"autoregressive", "flows", "diffusion"} <= on_it
+    assert {"autoregressive", "flows", "gans", "diffusion"} <= on_it
+    gans = [r for r in rows if r["benchmark"] == "gans"]  # a GAN has no likelihood: no nats
+    assert all(r["log-likelihood"] == "none" and r["bars: nats above -H"] is None for r in gans)
     assert any(r["bars: nats above -H"] is not None for r in rows)
     for r in rows:
         assert r["bars: nats above -H"] is None or r["bars: nats above -H"] >= -1e-4, r
         assert r["digits: test nats"] is None or 0 < r["digits: test nats"] < 64 * math.log(17), r
     digits = [r["digits: test nats"] for r in rows if r["digits: test nats"] is not None]
     assert digits == sorted(digits), "the table is not ordered best first"
+    # what lecture 14 sets side by side: every model (not a baseline) has its size, its
+    # sampling time and 16 images of each data set it is measured on, in that data's range
+    with_samples = run.scale_rows(report, samples=True)
+    for r in with_samples:
+        if r["family"] == "baseline":
+            continue
+        assert r["params"] > 0 and r["sample_s (100 images)"] > 0, r["model"]
+        for name, levels in (("bars", 2), ("digits", 17)):
+            column = "bars: nats above -H" if name == "bars" else "digits: test nats"
+            if r[column] is None and name not in r["samples"]:
+                continue
+            images = torch.tensor(r["samples"][name])  # a number needs images beside it
+            assert images.shape == (16, 16 if name == "bars" else 64), (r["model"], name)
+            assert 0 <= images.min() and images.max() < levels, (r["model"], name)
+            if r["family"] != "GAN":  # a collapsed GAN may draw one image 16 times
+                assert images.float().std() > 0, f"{r['model']}: 16 identical {name} images"
+    assert {r["family"] for r in with_samples} >= {"VAE", "IWAE", "EM mixture", "autoregressive",
+                                                   "flow", "GAN"}  # fmt: skip
+    assert all("samples" not in r for r in rows), "the printed table carries the images"
     assert "## Every model on one scale" in (out / "quick.md").read_text()
     assert "== every model on one scale" in stdout
+
+
+def test_on_scale_rejects_an_unknown_family_and_misshapen_samples():
+    """A typo in a family would drop a model from lecture 14's table; images of the wrong
+    shape would break its figure: both are refused when the benchmark records them."""
+    result = common.Result("x", "x")
+    with pytest.raises(ValueError, match="family: expected one of .* found 'flows'"):
+        result.on_scale("m", "exact", family="flows", bars=0.1)
+    with pytest.raises(ValueError, match=r"samples\['bars'\]: expected shape \(16, D\)"):
+        result.on_scale("m", "exact", family="flow", samples={"bars": torch.zeros(15, 16)})
+    with pytest.raises(ValueError, match="samples: keys must be"):
+        result.on_scale("m", "exact", family="flow", samples={"moons": torch.zeros(16, 2)})
+    result.on_scale("m", "exact", family="flow", samples={"bars": torch.ones(16, 16)})
+    assert result.scale[0]["samples"]["bars"][0] == [1] * 16
 
 
 @pytest.mark.notebook

@@ -50,7 +50,7 @@ def test_a_notebook_runs_once_and_is_read_back_with_its_outputs_and_seconds(cour
     assert again.notebook.cells[0].outputs[0].text == "run 1\n"
 
 
-@pytest.mark.parametrize("change", ["notebook", "dgmlab", "CI"])
+@pytest.mark.parametrize("change", ["notebook", "dgmlab", "CI", "record"])
 def test_a_change_to_what_the_outputs_depend_on_runs_it_again(course, change):
     notebook, runs, cache = course
     execute_cached(notebook, cache, env={})
@@ -62,6 +62,10 @@ def test_a_change_to_what_the_outputs_depend_on_runs_it_again(course, change):
     elif change == "dgmlab":
         with open(course_tools.ROOT / "dgmlab" / "bounds.py", "a") as f:
             f.write("\n# a change\n")
+    elif change == "record":  # lectures 10 and 14 print the benchmark record
+        record = course_tools.ROOT / "benchmarks" / "results" / "full.json"
+        record.parent.mkdir(parents=True)
+        record.write_text("{}")
     else:
         env = {"CI": "1"}  # the lectures' shortened training
     again = execute_cached(notebook, cache, env=env)

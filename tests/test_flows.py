@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dgmlab.data import Bars
-from dgmlab.dequantization import dequantized_log_likelihood
+from dgmlab.dequantization import dequantized_log_likelihood, dequantized_nll_bound
 from dgmlab.models.flow import (
     AffineCoupling,
     CategoricalCDF,
@@ -245,3 +245,71 @@ def test_dequantization_errors():
         dequantized_log_likelihood(lp, x, u=torch.zeros(2, 2, 3))
     with pytest.raises(ValueError, match="K must be >= 1"):
         dequantized_log_likelihood(lp, x, K=0)
+
+
+def test_nll_bound_of_a_histogram_density_is_minus_log_P_exactly():
+    # p(v) = prod_d P_d(floor(v_d)) is constant on each unit cell, so for every noise draw
+    # p(x + u) / q(u) = P(x) w^D: the bound is exact, -log P(x) - D log w, whatever K and R.
+    # Catches a forgotten log K in the log-mean-exp (off by log K), a mean over the wrong axis
+    # (images mixed), a missing width term (off by D log 2) and a sign slip.
+    levels, D = 3, 4
+    log_P_d = torch.log_softmax(torch.randn(D, levels, generator=torch.Generator().manual_seed(0),
+                                            dtype=DTYPE), -1)  # fmt: skip
+
+    def histogram(v: torch.Tensor) -> torch.Tensor:  # (b, D) -> (b,)
+        return log_P_d.gather(1, v.floor().long().T).sum(0)
+
+    x = torch.cartesian_prod(*[torch.arange(levels)] * D).double()  # (81, D): every image
+    log_P = histogram(x)
+    assert abs(float(log_P.exp().sum()) - 1.0) < 1e-12  # a distribution on the images
+    for K, draws in ((1, 1), (7, 1), (5, 3)):
+        torch.testing.assert_close(dequantized_nll_bound(histogram, x, K, draws), -log_P)
+    half = dequantized_nll_bound(histogram, x, K=4, width=0.5)
+    torch.testing.assert_close(half, -log_P + D * math.log(2))
+
+
+def test_nll_bound_averages_log_mean_exps_over_draws_by_brute_force():
+    # a density that varies inside the cell: against a loop over draws, images and samples
+    # in float64. Catches a log-mean-exp across the draws (as if K were K x R), a mean of
+    # log p over K instead of the log-mean-exp, one seed for every draw, noise reused between
+    # chunks (a generator seeded afresh for each), and a mean over the wrong axis.
+    def log_prob(v: torch.Tensor) -> torch.Tensor:  # N(1, 1.5^2) per pixel
+        return torch.distributions.Normal(1.0, 1.5).log_prob(v).sum(-1)
+
+    x = torch.tensor([[0, 1, 2], [2, 2, 0], [1, 0, 0], [3, 1, 1], [0, 0, 0]], dtype=DTYPE)
+    K, draws, seed = 4, 3, 11
+    expected = torch.zeros(len(x), dtype=DTYPE)
+    for r in range(draws):
+        u = torch.rand(K, *x.shape, generator=torch.Generator().manual_seed(seed + r), dtype=DTYPE)
+        for b in range(len(x)):
+            log_w = torch.stack([log_prob(x[b : b + 1] + u[k, b : b + 1])[0] for k in range(K)])
+            expected[b] -= (torch.logsumexp(log_w, 0) - math.log(K)) / draws
+    got = dequantized_nll_bound(log_prob, x, K, draws, seed)
+    assert got.shape == (len(x),) and got.dtype == DTYPE
+    torch.testing.assert_close(got, expected)
+    one_draw = [dequantized_nll_bound(log_prob, x, K, 1, seed + r) for r in range(draws)]
+    torch.testing.assert_close(torch.stack(one_draw).mean(0), expected)
+    # with K = 1, three chunks draw what one chunk draws: no chunk reuses another's noise
+    torch.testing.assert_close(
+        dequantized_nll_bound(log_prob, x, 1, draws, seed, chunk_size=2),
+        dequantized_nll_bound(log_prob, x, 1, draws, seed),
+    )
+
+
+def test_nll_bound_errors():
+    lp = lambda v: -v.pow(2).sum(-1)  # noqa: E731
+    x = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match="draws must be >= 1, found 0"):
+        dequantized_nll_bound(lp, x, draws=0)
+    with pytest.raises(ValueError, match="K must be >= 1, found 0"):
+        dequantized_nll_bound(lp, x, K=0)
+    with pytest.raises(TypeError, match="seed must be an int, found float"):
+        dequantized_nll_bound(lp, x, seed=1.0)
+    with pytest.raises(ValueError, match="chunk_size must be >= 1, found 0"):
+        dequantized_nll_bound(lp, x, chunk_size=0)
+    with pytest.raises(ValueError, match=r"width must be in \(0, 1\]"):
+        dequantized_nll_bound(lp, x, width=0.0)
+    with pytest.raises(ValueError, match=r"x must have shape \(B, D\), found shape \(3,\)"):
+        dequantized_nll_bound(lp, torch.zeros(3))
+    with pytest.raises(ValueError, match="x must hold integers"):
+        dequantized_nll_bound(lp, x + 0.5)

@@ -448,3 +448,17 @@ def test_every_claim_names_a_lecture_and_a_cell_that_exist():
         assert re.search(claim.prose, markdown_text(nb)), (
             f"{claim.notebook}: no text matches {claim.prose!r}"
         )
+
+
+def test_check_claims_knows_about_a_number_and_below_a_number():
+    """A trained model's number is stated as "about x" and checked within a tolerance; a bound
+    as "below x". Each fails on the other side (catches a tolerance that is never applied)."""
+    where = "lectures/99_t.ipynb"
+    about = Claim(where, r"about (\d+\.\d+) nats", "numbers", r"nll ([\d.]+)", "within 0.02")
+    below = Claim(where, r"below (-?\d+)", "numbers", r"elbo (-?[\d.]+)", "below")
+    assert check_claims(where, _executed("about 0.62 nats", "nll 0.629"), [about]) == 1
+    with pytest.raises(AssertionError, match=r"the text says about 0.62 \(within 0.02\)"):
+        check_claims(where, _executed("about 0.62 nats", "nll 0.645"), [about])
+    assert check_claims(where, _executed("below -6 it", "elbo -7.06"), [below]) == 1
+    with pytest.raises(AssertionError, match="the text says below -6"):
+        check_claims(where, _executed("below -6 it", "elbo -5.9"), [below])

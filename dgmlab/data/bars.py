@@ -126,10 +126,10 @@ class Bars:
         x = torch.where(flipped, 1.0 - clean, clean)
         return x.to(device=device, dtype=dtype), column.to(device)
 
-    def _log_p_given_distance(self, distance: torch.Tensor) -> torch.Tensor:
-        """log p_data for images whose Hamming distance to each template is ``distance``.
+    def _log_joint_given_distance(self, distance: torch.Tensor) -> torch.Tensor:
+        """log pi_c p(x | c) for images whose Hamming distance to each template is ``distance``.
 
-        distance: (..., C) float64. Returns (...,).
+        distance: (..., C) float64. Returns (..., C).
         """
         D, rho = self.num_pixels, self.flip_prob
         # log rho^d (1 - rho)^(D - d), with 0 * log 0 taken as 0
@@ -145,7 +145,11 @@ class Bars:
             else (torch.where(keep > 0, -math.inf, 0.0))
         )
         log_pi = torch.log(self._pi.to(distance.device))  # (C,)
-        return torch.logsumexp(log_pi + log_flip + log_keep, dim=-1)
+        return log_pi + log_flip + log_keep
+
+    def _log_p_given_distance(self, distance: torch.Tensor) -> torch.Tensor:
+        """log p_data from the distances (..., C): the log-sum over columns, (...,)."""
+        return torch.logsumexp(self._log_joint_given_distance(distance), dim=-1)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Exact log p_data(x) for binary images.
@@ -160,6 +164,11 @@ class Bars:
         Returns:
             (B,) in the dtype of x.
         """
+        distance = self._distances(x)  # (B, C)
+        return self._log_p_given_distance(distance).to(device=x.device, dtype=x.dtype)
+
+    def _distances(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C) float64 on the CPU: the Hamming distance of each image to each template."""
         checks.tensor(
             "x", x, ndim=2, last_dim=self.num_pixels, shape_hint=f"(B, {self.num_pixels})"
         )
@@ -173,8 +182,22 @@ class Bars:
         t = self.templates(torch.float64)  # (C, D)
         x64 = x.detach().to("cpu", torch.float64)
         # |x - t| summed over pixels: sum(x) + sum(t) - 2 x.t
-        distance = x64.sum(-1, keepdim=True) + t.sum(-1) - 2.0 * x64 @ t.T  # (B, C)
-        return self._log_p_given_distance(distance).to(device=x.device, dtype=x.dtype)
+        return x64.sum(-1, keepdim=True) + t.sum(-1) - 2.0 * x64 @ t.T  # (B, C)
+
+    def column_posterior(self, x: torch.Tensor) -> torch.Tensor:
+        """p_data(c | x): which column each image was drawn from, by Bayes' rule.
+
+            p(c | x) = pi_c rho^d_c (1 - rho)^(D - d_c) / p_data(x)
+
+        Args:
+            x: (B, D) with entries 0 or 1.
+
+        Returns:
+            (B, C) in the dtype of x; each row sums to 1.
+        """
+        distance = self._distances(x)  # (B, C)
+        posterior = torch.softmax(self._log_joint_given_distance(distance), dim=-1)
+        return posterior.to(device=x.device, dtype=x.dtype)
 
     def entropy(self) -> float:
         """H(p_data) in nats, exactly, so -H is the best expected log-likelihood of any model.

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from dgmlab import checks
+from dgmlab import checks, gaussian
+from dgmlab.chain_rule import sample_categorical
 from dgmlab.models.vae import _check_input, _mlp
 
 
@@ -52,3 +53,28 @@ class CategoricalGenerativeNetwork(nn.Module):
         """z: (..., L) -> logits: (..., D, K)."""
         _check_input("z", z, self.latent_dim, self)
         return self.net(z).unflatten(-1, (self.data_dim, self.num_categories))  # (..., D, K)
+
+    def sample(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Ancestral samples of images: z ~ N(0, I), then each pixel from its categorical.
+
+            z ~ N(0, I_L),   x_d ~ Categorical( softmax(logits_d(z)) ),   so x ~ p(x)
+
+        The draws are made on the generator's device (the CPU by default), outside any graph.
+
+        Args:
+            num_samples: N, images to draw.
+            generator: optional ``torch.Generator`` for reproducible draws.
+
+        Returns:
+            x: (N, D) int64 levels in {0, ..., K-1}, on the decoder's device.
+        """
+        N = checks.positive_int("num_samples", num_samples)
+        param = next(self.parameters())
+        draw_device = generator.device if generator is not None else torch.device("cpu")
+        zero = torch.zeros(self.latent_dim, dtype=param.dtype, device=draw_device)
+        z = gaussian.standard_normal_noise(N, zero, generator)  # (N, L)
+        u = torch.rand(N, self.data_dim, generator=generator, dtype=param.dtype,
+                       device=draw_device)  # fmt: skip
+        with torch.no_grad():
+            logits = self(z.to(param.device))  # (N, D, K)
+        return sample_categorical(logits, u.to(param.device))  # (N, D)

@@ -6,7 +6,9 @@
 ``importance_weighting`` (08: K importance weights and L_K against log p(x)),
 ``maximum_likelihood`` (09: EM's iterations stepped), ``autoregressive`` (10: a sample drawn
 pixel by pixel, in either ordering), ``flows`` (11: a monotone map reshapes a Gaussian; its
-log-det term), ``diffusion`` (13: the forward process noises two moons into a Gaussian).
+log-det term), ``density_ratio`` (12: a classifier's estimate of log p/q against the truth),
+``diffusion`` (13: the forward process noises two moons into a Gaussian),
+``landscape`` (14: the families that meet a reader's requirements).
 
 Every explorer is an ``explorer.Explorer``: named controls, an update function (the controls'
 values in, the plot's artists moved, numbers out) and a view. A lecture module holds the
