@@ -691,11 +691,16 @@ CLAIMS += [
 # lecture 13
 _L13 = "lectures/13_diffusion.ipynb"
 CLAIMS += [
-    Claim(_L13, r"The held-out bound is " + _NUM + " nats per dimension", "moons_train",
-          r"held-out bound " + _NUM + " nats per dimension"),
-    Claim(_L13, r"test bound is " + _NUM + r" nats per image at \$T = 64\$", "digits_train",
-          r"test " + _NUM + r" nats \(standard error"),
+    # numbers of trained models: their last digits differ between machines (floating point)
+    Claim(_L13, r"The held-out bound is about " + _NUM + " nats per dimension", "moons_train",
+          r"held-out bound " + _NUM + " nats per dimension", "within 0.05"),
+    Claim(_L13, r"test bound is about " + _NUM + r" nats per image at \$T = 64\$", "digits_train",
+          r"test " + _NUM + r" nats \(standard error", "within 1.5"),
+    Claim(_L13, r"below the independent-pixel model's (106\.3)", "digits_train",
+          r"test (\d+\.\d+) nats", "below"),
     Claim(_L13, r"standard error about half a nat", "digits_train", r"standard error 0\.[3-7]\d\)"),
-    Claim(_L13, r"its bound is " + _NUM + " nats; four", "steps_sweep", r"\n +1 +" + _NUM + " "),
-    Claim(_L13, r"four steps already reach " + _NUM, "steps_sweep", r"\n +4 +" + _NUM + " "),
+    Claim(_L13, r"its bound is about " + _NUM + " nats; four", "steps_sweep",
+          r"\n +1 +" + _NUM + " ", "within 1.5"),
+    Claim(_L13, r"four steps already reach about " + _NUM, "steps_sweep", r"\n +4 +" + _NUM + " ",
+          "within 1.5"),
 ]  # fmt: skip
