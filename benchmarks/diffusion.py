@@ -109,7 +109,8 @@ def bars(config: Config, result: Result) -> None:
         round(history.seconds, 1), "bound nats above -H(p_data)": round(above, 4),
     })  # fmt: skip
     result.on_scale(f"masking diffusion, MLP 256, T={T}", f"bound: diffusion ELBO, T={T}",
-                    bars=above, train_s=history.seconds, params=count_parameters(model),
+                    family="diffusion", bars=above, train_s=history.seconds,
+                    params=count_parameters(model),
                     sample_s=sample_s, samples={"bars": drawn[:16]})  # fmt: skip
     result.targets.append(Target("bars: masking diffusion's bound, nats above -H(p_data)",
                                  round(above, 4), ">= 0 (a bound; lower is better)",
@@ -161,7 +162,8 @@ def digits(config: Config, result: Result) -> None:
     for s in sweep:
         if s["T"] in (1, main["T"], steps[-1]):
             result.on_scale(f"masking diffusion, MLP {hidden}, T={s['T']}",
-                            f"bound: diffusion ELBO, T={s['T']}", digits=s["test bound (nats)"],
+                            f"bound: diffusion ELBO, T={s['T']}", family="diffusion",
+                            digits=s["test bound (nats)"],
                             train_s=history.seconds, params=count_parameters(model),
                             sample_s=s["sample_s (100 images)"],
                             samples={"digits": s["samples"]})  # fmt: skip

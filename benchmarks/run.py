@@ -51,6 +51,7 @@ GROUPS = {
         "autoregressive",
         "flows",
         "gans",
+        "diffusion",
     ],
 }
 SCHEMA = 1
