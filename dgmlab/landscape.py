@@ -49,6 +49,9 @@ DATASETS = {
 }
 KINDS = ("exact", "bound", "estimate", "none")
 COMMAND = "python -m benchmarks --mode full --only landscape --update"
+# the record in the course's repository, found from this file (dgmlab is installed from the
+# repository in editable mode), so a notebook finds it from whatever folder it runs in
+RECORD = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "full.json"
 _COLUMNS = ("model", "family", "log-likelihood", "params", "train_s", "sample_s (100 images)")
 
 
@@ -58,11 +61,12 @@ def _check_data(data: object) -> str:
     return data
 
 
-def read_scale(path: str | Path) -> list[dict]:
+def read_scale(path: str | Path = RECORD) -> list[dict]:
     """Every model row of a benchmark record (``benchmarks/results/full.json``), images included.
 
     Args:
-        path: the record ``python -m benchmarks --mode full`` writes.
+        path: the record ``python -m benchmarks --mode full`` writes (default: the
+            repository's, ``RECORD``).
 
     Returns:
         the rows of every benchmark's "one scale" list, each a dict with the columns above and

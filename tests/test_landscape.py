@@ -205,6 +205,7 @@ def test_the_explorer_dims_what_fails_and_rings_the_best():
     markers = explorer.plot.markers["digits"]
     assert markers["autoregressive"].get_alpha() < 0.5 and markers["VAE"].get_alpha() < 0.5
     assert explorer.plot.markers["bars"]["autoregressive"].get_alpha() == 1.0
+    assert list(explorer.plot.limits["digits"].get_xdata()) == [0.01, 0.01]  # the time limit
     ring = explorer.plot.rings["bars"].get_xydata()
     assert list(ring[0]) == [0.004, 0.013]
     assert "best left is <b>autoregressive</b>" in explorer.readout.value

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import dgmlab.widgets  # noqa: E402
+from dgmlab import landscape  # noqa: E402
 from dgmlab.data import Bars  # noqa: E402
 from dgmlab.models import VAE, bar_decoder  # noqa: E402
 from dgmlab.widgets import jensen  # noqa: E402
@@ -58,7 +59,8 @@ def _build(fn):
     vae.decoder = bar_decoder()  # the hand-set decoder under an untrained encoder (lecture 07)
     fixtures = {"images": x, "x": x, "decoder": bar_decoder().double(),
                 "models": {"hand-set": lambda z: torch.sigmoid(hand_set(z))},
-                "vae": vae.double(), "encoder": vae.encoder}  # fmt: skip
+                "vae": vae.double(), "encoder": vae.encoder,
+                "rows": landscape.read_scale()}  # lecture 14: the benchmark record  # fmt: skip
     kwargs = {
         p.name: fixtures[p.name]
         for p in inspect.signature(fn).parameters.values()

@@ -89,7 +89,8 @@ class ForwardPlot:
         self.abar_line.set_data(steps, state.abar.numpy())
         self.noise_line.set_data(steps, (1 - state.abar).numpy())
         self.marker.set_xdata([state.t, state.t])
-        self.ax_abar.set_xlim(0, state.abar.shape[0])
+        if self.ax_abar.get_xlim() != (0, state.abar.shape[0]):  # only a new T moves the axis:
+            self.ax_abar.set_xlim(0, state.abar.shape[0])  # setting it anew redraws the figure
 
 
 def explore_forward_process(

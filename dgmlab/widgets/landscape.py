@@ -3,7 +3,8 @@
 Three requirements filter the closing table (``dgmlab.landscape``), on bars and digits at once:
 how much of a likelihood (none, an estimate, a guaranteed bound, exact), how many seconds you can
 spend to draw 100 images, and whether you need a compact latent code (smaller than the image).
-The families that fail are dimmed; the best one left on each data set is ringed.
+The families that fail are dimmed; the best one left on each data set is ringed; a dotted line
+marks the time limit.
 
     choice = choose(rows, "digits", "bound", 0.1, False)   # numbers only (tested headless)
     explore_landscape(rows)                                # an Explorer over both data sets
@@ -83,17 +84,23 @@ class LandscapePlot:
         self.rows = rows
         self.markers: dict[str, dict[str, object]] = {}
         self.rings = {}
+        self.limits = {}
         for ax, data in zip(self.fig.subplots(1, 2), landscape.DATASETS, strict=True):
             self.markers[data] = landscape.plot_scale(ax, rows, data)
+            ax.set_xlim(ax.get_xlim())  # the time limit's line must not stretch the axis
             (self.rings[data],) = ax.plot([], [], "o", ms=22, mfc="none", mec="black", mew=1.5)
+            self.limits[data] = ax.axvline(math.inf, color="black", ls=":", lw=1.2)
 
     def moving_artists(self) -> list:
-        return [a for markers in self.markers.values() for a in markers.values()] + list(
-            self.rings.values()
-        )
+        return [
+            *(a for markers in self.markers.values() for a in markers.values()),
+            *self.rings.values(),
+            *self.limits.values(),
+        ]
 
-    def update(self, choices: dict[str, Choice]) -> None:
+    def update(self, choices: dict[str, Choice], max_sample_s: float = math.inf) -> None:
         for data, choice in choices.items():
+            self.limits[data].set_xdata([max_sample_s, max_sample_s])  # dotted: the time limit
             column = landscape.DATASETS[data][0]
             for family, artist in self.markers[data].items():
                 artist.set_alpha(1.0 if family in choice.eligible else 0.12)
@@ -132,7 +139,7 @@ def explore_landscape(rows: Sequence[dict]):
             )  # fmt: skip
             for data in landscape.DATASETS
         }
-        plot.update(choices)
+        plot.update(choices, 10 ** values["log10_seconds"])
         return choices
 
     def readout(choices: dict[str, Choice]) -> str:
